@@ -402,7 +402,9 @@ class SymbolRules:
         if self.max_num_orders:
             filters.append({"filterType": "MAX_NUM_ORDERS", "maxNumOrders": self.max_num_orders})
         if self.max_num_algo_orders:
-            filters.append({"filterType": "MAX_NUM_ALGO_ORDERS", "maxNumAlgoOrders": self.max_num_algo_orders})
+            filters.append(
+                {"filterType": "MAX_NUM_ALGO_ORDERS", "maxNumAlgoOrders": self.max_num_algo_orders}
+            )
         filters.extend(dict(f) for f in self.extra_filters)
         return {
             "symbol": self.symbol,

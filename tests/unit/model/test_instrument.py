@@ -36,7 +36,10 @@ def test_violations_name_filter_and_miss(btc: SymbolRules) -> None:
 
 
 def test_valid_order_has_no_violation(btc: SymbolRules) -> None:
-    assert btc.violations(side=Side.SELL, order_type=OrderType.LIMIT, quantity=D("0.001"), price=D("50000")) == []
+    assert (
+        btc.violations(side=Side.SELL, order_type=OrderType.LIMIT, quantity=D("0.001"), price=D("50000"))
+        == []
+    )
 
 
 def test_exchange_info_round_trip(btc: SymbolRules) -> None:

@@ -1,0 +1,1 @@
+"""The ``binance-bot`` command line: one module per command group."""

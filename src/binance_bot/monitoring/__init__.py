@@ -1,0 +1,1 @@
+"""Observability: logs with secret redaction, Prometheus metrics, the dashboard."""
