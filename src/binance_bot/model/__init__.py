@@ -25,7 +25,7 @@ from binance_bot.model.events import (
 from binance_bot.model.instrument import FilterViolation, SymbolRules
 from binance_bot.model.intervals import ALL_INTERVALS, INTERVAL_MS, floor_open_time, interval_ms
 from binance_bot.model.ledger import Balance, Ledger
-from binance_bot.model.market import Bar, BookTicker, Trade
+from binance_bot.model.market import Bar, BookTicker, Ticker24h, Trade
 from binance_bot.model.numbers import ZERO, fmt, quantize_step, to_decimal
 from binance_bot.model.orders import Fill, OcoRequest, Order, OrderList, OrderRequest
 from binance_bot.model.position import ClosedTrade, Position
@@ -63,6 +63,7 @@ __all__ = [
     "StreamGap",
     "SymbolRules",
     "SymbolStatus",
+    "Ticker24h",
     "TimeInForce",
     "Trade",
     "UserEvent",

@@ -66,3 +66,16 @@ class Trade:
     qty: Decimal
     time: int
     buyer_is_maker: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Ticker24h:
+    """The fields of ``GET /api/v3/ticker/24hr`` the bot uses (asset selection, dashboards)."""
+
+    symbol: str
+    last_price: Decimal
+    price_change_percent: Decimal
+    volume: Decimal
+    quote_volume: Decimal
+    open_time: int = 0
+    close_time: int = 0

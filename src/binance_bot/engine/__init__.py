@@ -1,0 +1,1 @@
+"""Orchestration: the trading kernel, per-symbol workers, order lifecycle, control facade."""
