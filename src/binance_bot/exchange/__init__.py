@@ -1,0 +1,1 @@
+"""I/O adapters that implement the engine's ports: Binance (live, testnet, local simulator)."""

@@ -1,0 +1,1 @@
+"""Binance Spot: wire schemas, signed REST client, streams and the connector facade."""
