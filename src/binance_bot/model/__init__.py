@@ -27,7 +27,15 @@ from binance_bot.model.intervals import ALL_INTERVALS, INTERVAL_MS, floor_open_t
 from binance_bot.model.ledger import Balance, Ledger
 from binance_bot.model.market import Bar, BookTicker, Ticker24h, Trade
 from binance_bot.model.numbers import ZERO, fmt, quantize_step, to_decimal
-from binance_bot.model.orders import Fill, OcoRequest, Order, OrderList, OrderRequest
+from binance_bot.model.orders import (
+    Fill,
+    IntentState,
+    OcoRequest,
+    Order,
+    OrderIntent,
+    OrderList,
+    OrderRequest,
+)
 from binance_bot.model.position import ClosedTrade, Position
 
 __all__ = [
@@ -44,6 +52,7 @@ __all__ = [
     "ExecutionReport",
     "ExecutionType",
     "Fill",
+    "IntentState",
     "FilterViolation",
     "Ledger",
     "ListOrderStatus",
@@ -53,6 +62,7 @@ __all__ = [
     "Mode",
     "OcoRequest",
     "Order",
+    "OrderIntent",
     "OrderList",
     "OrderRequest",
     "OrderRespType",

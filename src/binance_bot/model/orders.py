@@ -143,10 +143,17 @@ class Order:
     update_time: int = 0
     orig_quote_order_qty: Decimal = ZERO
     fills: tuple[Fill, ...] = field(default=(), compare=False)
+    working_time: int = -1
+    """When the order started working (Binance ``workingTime``); -1 while a stop waits for its trigger."""
 
     @property
     def is_open(self) -> bool:
         return self.status.is_open
+
+    @property
+    def is_working(self) -> bool:
+        """Binance's ``isWorking``: false for a stop order that has not triggered yet."""
+        return self.working_time >= 0
 
     @property
     def remaining_qty(self) -> Decimal:
@@ -172,3 +179,38 @@ class OrderList:
     list_order_status: str
     orders: tuple[Order, ...]
     transaction_time: int = 0
+
+
+class IntentState:
+    """Where an order intent stands; written *before* the order is sent (crash safety)."""
+
+    PENDING = "PENDING"  # written, not yet known to have reached the exchange
+    SENT = "SENT"  # the exchange acknowledged it
+    REJECTED = "REJECTED"  # the exchange (or a local check) refused it: recorded, never retried
+    NOT_SENT = "NOT_SENT"  # reconciliation found it never arrived
+    ALL = (PENDING, SENT, REJECTED, NOT_SENT)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderIntent:
+    """An order we decided to send, recorded before sending so a restart can find it.
+
+    ``purpose`` says why (``entry``, ``exit``, ``protect``, ``flatten``); the client order id
+    is deterministic (run, symbol, sequence), so a retry or a restart can never double it.
+    """
+
+    client_order_id: str
+    run_id: str
+    symbol: str
+    purpose: str
+    side: Side
+    type: OrderType
+    created_at: int
+    quantity: Decimal | None = None
+    price: Decimal | None = None
+    stop_price: Decimal | None = None
+    list_client_order_id: str | None = None
+    state: str = IntentState.PENDING
+    reject_code: int | None = None
+    reject_msg: str | None = None
+    updated_at: int = 0
