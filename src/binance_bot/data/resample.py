@@ -5,6 +5,13 @@ A coarse candle is the fine candles whose open time falls in its UTC bucket
 sums of base volume, quote volume, trades and taker volumes, and the ``close_time`` of the
 last one (so a bucket cut short by a trading halt keeps Binance's last-trade time).
 
+Binance builds every interval from trades, so a fine candle without trades (volume 0,
+open = high = low = close = the previous close, as Binance publishes during a halt) adds
+nothing to the coarse prices: open, high, low and close come from the candles that traded.
+Only a bucket with no trade at all takes its (flat) prices from the empty candles. On
+2023-03-24, when spot trading halted at 12:30 UTC, this is what makes the 4h candle for
+12:00 open at the first price after the restart, as Binance's own 4h candle does.
+
 Two kinds of incomplete bucket, two decisions:
 
 * **Edge buckets** - the first bucket when the data starts after its open, the last when the
@@ -88,12 +95,21 @@ def resample(
         rows = np.arange(int(lengths.sum())) - np.repeat(seg, lengths) + np.repeat(starts, lengths)
         col = {c: f[c].to_numpy()[rows] for c in COLUMNS}
         last = seg + lengths - 1
+        # Prices come from the candles that traded; a bucket with no trade at all keeps
+        # its flat carried price like Binance's own empty candles.
+        traded = col["volume"] > 0
+        pos = np.arange(len(rows))
+        first_t = np.minimum.reduceat(np.where(traded, pos, len(rows)), seg)
+        last_t = np.maximum.reduceat(np.where(traded, pos, -1), seg)
+        any_t = last_t >= 0
+        high_t = np.maximum.reduceat(np.where(traded, col["high"], -np.inf), seg)
+        low_t = np.minimum.reduceat(np.where(traded, col["low"], np.inf), seg)
         data: dict[str, np.ndarray] = {
             "open_time": opens,
-            "open": col["open"][seg],
-            "high": np.maximum.reduceat(col["high"], seg),
-            "low": np.minimum.reduceat(col["low"], seg),
-            "close": col["close"][last],
+            "open": col["open"][np.where(any_t, first_t, seg)],
+            "high": np.where(any_t, high_t, np.maximum.reduceat(col["high"], seg)),
+            "low": np.where(any_t, low_t, np.minimum.reduceat(col["low"], seg)),
+            "close": col["close"][np.where(any_t, last_t, last)],
             "close_time": col["close_time"][last],
         }
         for c in ("volume", *OPTIONAL):
@@ -132,16 +148,17 @@ def resample_bars(
     out: list[Bar] = []
     for s, e, t in zip(starts.tolist(), ends.tolist(), opens.tolist(), strict=True):
         group = bars[s : e + 1]
+        traded = [b for b in group if b.volume > 0] or group
         out.append(
             Bar(
                 symbol=symbol,
                 interval=interval,
                 open_time=t,
                 close_time=group[-1].close_time,
-                open=group[0].open,
-                high=max(b.high for b in group),
-                low=min(b.low for b in group),
-                close=group[-1].close,
+                open=traded[0].open,
+                high=max(b.high for b in traded),
+                low=min(b.low for b in traded),
+                close=traded[-1].close,
                 volume=sum((b.volume for b in group), ZERO),
                 quote_volume=sum((b.quote_volume for b in group), ZERO),
                 trades=sum(b.trades for b in group),

@@ -13,28 +13,6 @@ REPO = Path(__file__).resolve().parents[3]
 RESOURCES = REPO / "tests" / "resources" / "candles"
 SHARED = REPO.parent / "shared" / "data" / "binance"
 
-# The table of ../shared/data/binance/README.md: file -> (rows, gaps, missing candles).
-SHARED_TABLE: dict[str, tuple[int, int, int]] = {
-    "BNBUSDT-5m.csv.gz": (15_012, 1, 60),
-    "BNBUSDT-15m.csv.gz": (70_075, 1, 5),
-    "BNBUSDT-1h.csv.gz": (61_246, 27, 122),
-    "BNBUSDT-4h.csv.gz": (15_662, 8, 16),
-    "BNBUSDT-1d.csv.gz": (2_613, 0, 0),
-    "BTCUSDT-1m.csv.gz": (43_200, 0, 0),
-    "BTCUSDT-5m.csv.gz": (88_128, 0, 0),
-    "BTCUSDT-15m.csv.gz": (70_075, 1, 5),
-    "BTCUSDT-1h.csv.gz": (61_246, 27, 122),
-    "BTCUSDT-4h.csv.gz": (16_147, 8, 16),
-    "BTCUSDT-1d.csv.gz": (2_694, 0, 0),
-    "ETHUSDT-1m.csv.gz": (43_185, 0, 0),
-    "ETHUSDT-5m.csv.gz": (15_012, 1, 60),
-    "ETHUSDT-15m.csv.gz": (70_075, 1, 5),
-    "ETHUSDT-1h.csv.gz": (61_246, 27, 122),
-    "ETHUSDT-4h.csv.gz": (16_147, 8, 16),
-    "ETHUSDT-1d.csv.gz": (2_694, 0, 0),
-    "um_futures/FILUSDT-1m.csv.gz": (175_680, 0, 0),
-}
-
 
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
