@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
@@ -21,8 +22,10 @@ from binance_bot.model import (
     ExecutionType,
     Fill,
     ListStatus,
+    OcoRequest,
     Order,
     OrderList,
+    OrderRequest,
     OrderStatus,
     OrderType,
     Side,
@@ -131,6 +134,7 @@ def _order(**kw: Any) -> Order:
         "time_in_force": TimeInForce.GTC,
         "time": 1000,
         "update_time": 1000,
+        "working_time": 1000,
     }
     base.update(kw)
     return Order(**base)
@@ -165,6 +169,7 @@ def test_order_response_all_kinds() -> None:
     result = wire.parse_order(through_json(wire.write_order_response(order, "RESULT")))
     _same(result, replace(order, fills=()))
     stop = _order(
+        working_time=-1,
         type=OrderType.STOP_LOSS_LIMIT,
         stop_price=Decimal("95"),
         status=OrderStatus.NEW,
@@ -182,7 +187,7 @@ def test_order_query_and_cancel() -> None:
     report = wire.write_cancel_response(canceled, cancel_client_order_id="cxl-1", transact_time=2000)
     assert report["clientOrderId"] == "cxl-1" and report["origClientOrderId"] == "bot-1"
     # a cancel report carries no creation time
-    _same(wire.parse_order(through_json(report)), replace(canceled, time=0))
+    _same(wire.parse_order(through_json(report)), replace(canceled, time=0, working_time=-1))
 
 
 def test_order_list() -> None:
@@ -249,3 +254,51 @@ def test_account_events() -> None:
         -2010,
         "Duplicate order sent.",
     )
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        OrderRequest("BTCUSDT", Side.BUY, OrderType.LIMIT, "a-1", Decimal("0.001"), Decimal("30000.5")),
+        OrderRequest("BTCUSDT", Side.SELL, OrderType.MARKET, "a-2", Decimal("1E+3")),
+        OrderRequest("BTCUSDT", Side.BUY, OrderType.MARKET, "a-3", quote_order_qty=Decimal("100")),
+        OrderRequest("BTCUSDT", Side.SELL, OrderType.LIMIT_MAKER, "a-4", Decimal("2"), Decimal("31000")),
+        OrderRequest(
+            "BTCUSDT",
+            Side.SELL,
+            OrderType.STOP_LOSS_LIMIT,
+            "a-5",
+            Decimal("2"),
+            Decimal("29000"),
+            Decimal("29100"),
+            TimeInForce.IOC,
+        ),
+    ],
+)
+def test_order_params(request_: OrderRequest) -> None:
+    params = wire.order_params(request_)
+    for key in ("quantity", "quoteOrderQty", "price", "stopPrice"):
+        if key in params:
+            assert re.fullmatch(r"[0-9]{1,20}(\.[0-9]{1,20})?", params[key]), params[key]
+    assert (
+        "timeInForce" in params
+    ) == request_.type.has_limit_price and request_.type is not OrderType.LIMIT_MAKER
+    back = wire.parse_order_params(params)
+    expected = request_
+    if request_.type in (OrderType.LIMIT, OrderType.STOP_LOSS_LIMIT) and request_.time_in_force is None:
+        expected = replace(request_, time_in_force=TimeInForce.GTC)
+    assert back == expected
+    assert params["newOrderRespType"] == "FULL"
+
+
+@pytest.mark.parametrize("side", [Side.SELL, Side.BUY])
+@pytest.mark.parametrize("limit", [Decimal("89"), None])
+def test_oco_params(side: Side, limit: Decimal | None) -> None:
+    req = OcoRequest(
+        "BTCUSDT", side, Decimal("1"), "oco-1", Decimal("110"), Decimal("90"), limit, "tp-1", "sl-1"
+    )
+    params = wire.oco_params(req)
+    tp, stop = ("above", "below") if side is Side.SELL else ("below", "above")
+    assert params[f"{tp}Type"] == "LIMIT_MAKER"
+    assert params[f"{stop}Type"] == ("STOP_LOSS_LIMIT" if limit else "STOP_LOSS")
+    assert wire.parse_oco_params(params) == req

@@ -270,6 +270,7 @@ def parse_execution_report(payload: object) -> ExecutionReport:
         time=opt_int(obj, "O", 0),
         update_time=int_(obj, "T"),
         orig_quote_order_qty=opt_dec(obj, "Q", ZERO),
+        working_time=opt_int(obj, "W", -1),
     )
     execution = enum_(obj, "x", ExecutionType)
     fill = None
@@ -340,7 +341,7 @@ def write_execution_report(
         "Z": wnum(o.cummulative_quote_qty),
         "Y": wnum(last_qty * last_price),
         "Q": wnum(o.orig_quote_order_qty),
-        "W": o.time,
+        "W": o.working_time,
         "V": "NONE",
     }
 

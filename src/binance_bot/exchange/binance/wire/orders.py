@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
+from decimal import Decimal
 from typing import Any
 
 from binance_bot.exchange.binance.wire._fields import (
@@ -28,6 +29,7 @@ from binance_bot.model import (
     Fill,
     ListOrderStatus,
     ListStatusType,
+    OcoRequest,
     Order,
     OrderList,
     OrderRequest,
@@ -37,7 +39,7 @@ from binance_bot.model import (
     Side,
     TimeInForce,
 )
-from binance_bot.model.numbers import ZERO
+from binance_bot.model.numbers import ZERO, fmt
 
 
 def _order_client_id(obj: Mapping[str, Any]) -> str:
@@ -102,13 +104,15 @@ def parse_order(payload: object, request: OrderRequest | None = None) -> Order:
             time=created,
             update_time=updated,
             orig_quote_order_qty=request.quote_order_qty or ZERO,
+            working_time=-1 if request.type.is_conditional else created,
         )
+    order_type = enum_(obj, "type", OrderType)
     order = Order(
         symbol=symbol,
         order_id=order_id,
         client_order_id=client_order_id,
         side=enum_(obj, "side", Side),
-        type=enum_(obj, "type", OrderType),
+        type=order_type,
         status=enum_(obj, "status", OrderStatus),
         orig_qty=dec(obj, "origQty"),
         executed_qty=dec(obj, "executedQty"),
@@ -120,6 +124,7 @@ def parse_order(payload: object, request: OrderRequest | None = None) -> Order:
         time=created,
         update_time=updated,
         orig_quote_order_qty=opt_dec(obj, "origQuoteOrderQty", ZERO),
+        working_time=opt_int(obj, "workingTime", -1 if is_cancel or order_type.is_conditional else created),
     )
     raw_fills = obj.get("fills")
     if raw_fills:
@@ -128,13 +133,6 @@ def parse_order(payload: object, request: OrderRequest | None = None) -> Order:
         fills = tuple(parse_fill(f, order, updated) for f in raw_fills)
         order = replace(order, fills=fills)
     return order
-
-
-def _working_time(order: Order) -> int:
-    """-1 for a stop order that has not triggered yet, as Binance reports it."""
-    if order.type.is_conditional and order.status is OrderStatus.NEW:
-        return -1
-    return order.time
 
 
 def _result_fields(order: Order) -> dict[str, Any]:
@@ -179,7 +177,7 @@ def write_order_response(
     if resp is OrderRespType.ACK:
         return out
     out.update(_result_fields(order))
-    out["workingTime"] = _working_time(order)
+    out["workingTime"] = order.working_time
     out["selfTradePreventionMode"] = "NONE"
     if resp is OrderRespType.FULL:
         out["fills"] = [write_fill(f) for f in order.fills]
@@ -199,8 +197,8 @@ def write_order_query(order: Order) -> dict[str, Any]:
     out["icebergQty"] = wnum(ZERO)
     out["time"] = order.time
     out["updateTime"] = order.update_time
-    out["isWorking"] = order.status.is_open and _working_time(order) != -1
-    out["workingTime"] = _working_time(order)
+    out["isWorking"] = order.is_working
+    out["workingTime"] = order.working_time
     out["selfTradePreventionMode"] = "NONE"
     return out
 
@@ -314,3 +312,121 @@ def write_my_trade(fill: Fill, *, order_list_id: int = -1) -> dict[str, Any]:
         "isMaker": fill.is_maker,
         "isBestMatch": True,
     }
+
+
+# ---------------------------------------------------------------- request parameters
+_NEEDS_TIF = frozenset({OrderType.LIMIT, OrderType.STOP_LOSS_LIMIT, OrderType.TAKE_PROFIT_LIMIT})
+
+
+def _p(value: Decimal) -> str:
+    """Request decimals must match ``^([0-9]{1,20})(\\.[0-9]{1,20})?$``: plain, no exponent."""
+    return fmt(value)
+
+
+def order_params(
+    request: OrderRequest, resp_type: OrderRespType | str = OrderRespType.FULL
+) -> dict[str, str]:
+    """``POST /api/v3/order`` parameters for ``request`` (``timeInForce`` only where Binance
+    requires it: sending it for MARKET or LIMIT_MAKER is error -1114)."""
+    params: dict[str, str] = {
+        "symbol": request.symbol,
+        "side": request.side.value,
+        "type": request.type.value,
+    }
+    if request.type in _NEEDS_TIF:
+        params["timeInForce"] = (request.time_in_force or TimeInForce.GTC).value
+    if request.quantity is not None:
+        params["quantity"] = _p(request.quantity)
+    if request.quote_order_qty is not None:
+        params["quoteOrderQty"] = _p(request.quote_order_qty)
+    if request.price is not None:
+        params["price"] = _p(request.price)
+    if request.stop_price is not None:
+        params["stopPrice"] = _p(request.stop_price)
+    params["newClientOrderId"] = request.client_order_id
+    params["newOrderRespType"] = OrderRespType(resp_type).value
+    return params
+
+
+def parse_order_params(params: Mapping[str, str]) -> OrderRequest:
+    """The inverse of :func:`order_params`, for a server reading a request."""
+
+    def opt(name: str) -> Decimal | None:
+        return dec(params, name) if name in params else None
+
+    tif = params.get("timeInForce")
+    try:
+        return OrderRequest(
+            symbol=str_(params, "symbol"),
+            side=enum_(params, "side", Side),
+            type=enum_(params, "type", OrderType),
+            client_order_id=str_(params, "newClientOrderId"),
+            quantity=opt("quantity"),
+            price=opt("price"),
+            stop_price=opt("stopPrice"),
+            time_in_force=enum_(params, "timeInForce", TimeInForce) if tif is not None else None,
+            quote_order_qty=opt("quoteOrderQty"),
+        )
+    except WireFormatError:
+        raise
+    except ValueError as exc:
+        raise WireFormatError("newClientOrderId", str(exc), payload=dict(params)) from exc
+
+
+def oco_legs(request: OcoRequest) -> tuple[dict[str, str], dict[str, str]]:
+    """(above leg, below leg) of an OCO: for a SELL the take profit is above the market and
+    the stop below it; for a BUY the stop is above and the take profit below."""
+    take_profit = {
+        "Type": OrderType.LIMIT_MAKER.value,
+        "Price": _p(request.take_profit_price),
+        "ClientOrderId": request.take_profit_client_order_id,
+    }
+    stop: dict[str, str] = {
+        "Type": (
+            OrderType.STOP_LOSS_LIMIT if request.stop_limit_price is not None else OrderType.STOP_LOSS
+        ).value,
+        "StopPrice": _p(request.stop_price),
+        "ClientOrderId": request.stop_client_order_id,
+    }
+    if request.stop_limit_price is not None:
+        stop["Price"] = _p(request.stop_limit_price)
+        stop["TimeInForce"] = request.stop_limit_time_in_force.value
+    return (take_profit, stop) if request.side is Side.SELL else (stop, take_profit)
+
+
+def oco_params(request: OcoRequest, resp_type: OrderRespType | str = OrderRespType.FULL) -> dict[str, str]:
+    """``POST /api/v3/orderList/oco`` parameters."""
+    above, below = oco_legs(request)
+    params = {
+        "symbol": request.symbol,
+        "listClientOrderId": request.list_client_order_id,
+        "side": request.side.value,
+        "quantity": _p(request.quantity),
+    }
+    params.update({f"above{k}": v for k, v in above.items()})
+    params.update({f"below{k}": v for k, v in below.items()})
+    params["newOrderRespType"] = OrderRespType(resp_type).value
+    return params
+
+
+def parse_oco_params(params: Mapping[str, str]) -> OcoRequest:
+    """The inverse of :func:`oco_params`."""
+    side = enum_(params, "side", Side)
+    tp_prefix, stop_prefix = ("above", "below") if side is Side.SELL else ("below", "above")
+    stop_type = enum_(params, f"{stop_prefix}Type", OrderType)
+    has_limit = stop_type is OrderType.STOP_LOSS_LIMIT
+    tif_key = f"{stop_prefix}TimeInForce"
+    return OcoRequest(
+        symbol=str_(params, "symbol"),
+        side=side,
+        quantity=dec(params, "quantity"),
+        list_client_order_id=str(params.get("listClientOrderId", "")),
+        take_profit_price=dec(params, f"{tp_prefix}Price"),
+        stop_price=dec(params, f"{stop_prefix}StopPrice"),
+        stop_limit_price=dec(params, f"{stop_prefix}Price") if has_limit else None,
+        take_profit_client_order_id=str(params.get(f"{tp_prefix}ClientOrderId", "")),
+        stop_client_order_id=str(params.get(f"{stop_prefix}ClientOrderId", "")),
+        stop_limit_time_in_force=enum_(params, tif_key, TimeInForce)
+        if tif_key in params
+        else TimeInForce.GTC,
+    )
