@@ -280,9 +280,8 @@ def test_order_params(request_: OrderRequest) -> None:
     for key in ("quantity", "quoteOrderQty", "price", "stopPrice"):
         if key in params:
             assert re.fullmatch(r"[0-9]{1,20}(\.[0-9]{1,20})?", params[key]), params[key]
-    assert (
-        "timeInForce" in params
-    ) == request_.type.has_limit_price and request_.type is not OrderType.LIMIT_MAKER
+    needs_tif = request_.type.has_limit_price and request_.type is not OrderType.LIMIT_MAKER
+    assert ("timeInForce" in params) == needs_tif
     back = wire.parse_order_params(params)
     expected = request_
     if request_.type in (OrderType.LIMIT, OrderType.STOP_LOSS_LIMIT) and request_.time_in_force is None:
