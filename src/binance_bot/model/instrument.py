@@ -126,11 +126,16 @@ class SymbolRules:
         stop_price: Decimal | None = None,
         avg_price: Decimal | None = None,
         quote_order_qty: Decimal | None = None,
+        open_orders: int | None = None,
+        open_algo_orders: int | None = None,
     ) -> list[FilterViolation]:
         """Every filter the order breaks, in Binance's evaluation order (first is reported).
 
         ``avg_price`` is the symbol's recent average price; MARKET notional and
-        PERCENT_PRICE_BY_SIDE need it and are skipped without it.
+        PERCENT_PRICE_BY_SIDE need it and are skipped without it. ``open_orders`` and
+        ``open_algo_orders`` are the account's open orders on the symbol *before* this one
+        (all of them, and the untriggered stop/take-profit ones); MAX_NUM_ORDERS and
+        MAX_NUM_ALGO_ORDERS need them and are skipped without them.
         """
         out: list[FilterViolation] = []
         for label, value in (("price", price), ("stopPrice", stop_price)):
@@ -156,6 +161,26 @@ class SymbolRules:
             and self.bid_multiplier_up > 0
         ):
             out.extend(self._percent_price_by_side(side, price, avg_price))
+        if open_orders is not None and self.max_num_orders > 0 and open_orders >= self.max_num_orders:
+            out.append(
+                FilterViolation(
+                    "MAX_NUM_ORDERS",
+                    f"{open_orders} open orders already; maxNumOrders is {self.max_num_orders}",
+                )
+            )
+        if (
+            open_algo_orders is not None
+            and order_type.is_conditional
+            and self.max_num_algo_orders > 0
+            and open_algo_orders >= self.max_num_algo_orders
+        ):
+            out.append(
+                FilterViolation(
+                    "MAX_NUM_ALGO_ORDERS",
+                    f"{open_algo_orders} open stop orders already; maxNumAlgoOrders is "
+                    f"{self.max_num_algo_orders}",
+                )
+            )
         return out
 
     def _price_filter(self, label: str, value: Decimal) -> list[FilterViolation]:
