@@ -69,10 +69,16 @@ def conform(frame: pd.DataFrame) -> pd.DataFrame:
         raise ValueError(f"candle frame lacks required column(s): {', '.join(missing)}")
     data: dict[str, np.ndarray] = {}
     for c in COLUMNS:
-        if c in frame.columns:
-            data[c] = frame[c].to_numpy(dtype=DTYPES[c], copy=True)
-        else:
+        if c not in frame.columns:
             data[c] = np.full(len(frame), np.nan)
+            continue
+        col = frame[c]
+        if isinstance(col.dtype, pd.DatetimeTZDtype):
+            col = col.dt.tz_convert("UTC").dt.tz_localize(None)
+        if pd.api.types.is_datetime64_dtype(col.dtype):
+            # a datetime column (e.g. written by Spark) must become epoch ms, not epoch ns
+            col = (col - pd.Timestamp(0)) // pd.Timedelta(milliseconds=1)
+        data[c] = col.to_numpy(dtype=DTYPES[c], copy=True)
     return pd.DataFrame(data)
 
 

@@ -40,6 +40,7 @@ from binance_bot.data.frame import (
     CandleFrame,
     conform,
 )
+from binance_bot.data.slots import slot_end, slot_index
 from binance_bot.errors import DataError
 from binance_bot.model.intervals import INTERVAL_MS, is_valid_interval
 from binance_bot.model.market import Bar
@@ -196,20 +197,25 @@ def _csv_rows(t: _Text, layout: _Layout) -> Iterator[tuple[int, list[str]]]:
 
 
 # --------------------------------------------------------------------------- JSON layout
+def _skip_ws(text: str, pos: int) -> int:
+    while pos < len(text) and text[pos] in " \t\r\n":
+        pos += 1
+    return pos
+
+
 def _json_rows(t: _Text) -> Iterator[tuple[int, list[str]]]:
     """(line, cells) of every kline array in a ``/api/v3/klines`` response file."""
     text = t.text
-    newlines = [i for i, ch in enumerate(text) if ch == "\n"]
+    newlines = [m.start() for m in re.finditer("\n", text)]
 
     def line_at(pos: int) -> int:
         return bisect.bisect_right(newlines, pos - 1) + 1 if newlines else 1
 
     decoder = json.JSONDecoder(parse_float=str)
-    ws = re.compile(r"\s*")
-    pos = ws.match(text, 0).end()  # type: ignore[union-attr]
+    pos = _skip_ws(text, 0)
     if pos >= len(text) or text[pos] != "[":
         raise _fail(t.source, line_at(pos), "expected a JSON array of kline arrays")
-    pos = ws.match(text, pos + 1).end()  # type: ignore[union-attr]
+    pos = _skip_ws(text, pos + 1)
     if pos < len(text) and text[pos] == "]":
         return
     while True:
@@ -223,12 +229,12 @@ def _json_rows(t: _Text) -> Iterator[tuple[int, list[str]]]:
             raise _fail(t.source, line, f"expected a kline array of 12 values, got {size}")
         cells = ["" if v is None else str(v) for v in item]
         yield line, cells if len(cells) == 12 else [*cells, ""]
-        pos = ws.match(text, pos).end()  # type: ignore[union-attr]
+        pos = _skip_ws(text, pos)
         if pos < len(text) and text[pos] == ",":
-            pos = ws.match(text, pos + 1).end()  # type: ignore[union-attr]
+            pos = _skip_ws(text, pos + 1)
             continue
         if pos < len(text) and text[pos] == "]":
-            rest = ws.match(text, pos + 1).end()  # type: ignore[union-attr]
+            rest = _skip_ws(text, pos + 1)
             if rest != len(text):
                 raise _fail(t.source, line_at(rest), "unexpected text after the JSON array")
             return
@@ -366,8 +372,6 @@ def _finish(
     if "close_time" not in data:
         if ivl is None:
             raise _fail(source, None, "no close_time column and the interval cannot be determined")
-        from binance_bot.data.slots import slot_end, slot_index
-
         data["close_time"] = slot_end(slot_index(data["open_time"], ivl), ivl)
     frame = pd.DataFrame({c: data[c] for c in COLUMNS})
     optional = tuple(c for c in OPTIONAL if len(frame) and not np.isnan(data[c]).all())
@@ -388,11 +392,9 @@ def _read_parquet(path: Path, source: str, symbol: str | None, interval: str | N
         frame = conform(table.to_pandas())
     except (ValueError, TypeError) as exc:
         raise _fail(source, None, str(exc)) from exc
-    optional = tuple(c for c in OPTIONAL if len(frame) and not frame[c].isna().all())
+    data = {c: frame[c].to_numpy() for c in COLUMNS}
     lines = np.arange(1, len(frame) + 1, dtype=np.int64)
-    if interval is None:
-        interval = _infer_interval(frame["open_time"].to_numpy())
-    return CandleFrame(frame, symbol, interval, source, "parquet", lines, optional)
+    return _finish(data, lines, source=source, fmt="parquet", symbol=symbol, interval=interval)
 
 
 def _text_rows(t: _Text) -> tuple[Sequence[str | None], Iterator[tuple[int, list[str]]], str, _Layout | None]:

@@ -150,6 +150,8 @@ class CandleStore:
         download wins, e.g. a candle that was still open when first fetched).
         """
         sym, ivl = self._names(candles, symbol, interval)
+        if not len(candles):
+            return 0
         self._check(candles, sym, ivl)
         new = conform(candles.frame)
         path = self.path_for(sym, ivl)

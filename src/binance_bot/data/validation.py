@@ -10,6 +10,7 @@ the file at the right place.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -129,7 +130,7 @@ class _Collector:
         self.count = 0
         self._order = 0
 
-    def add(self, code: str, rows: np.ndarray, message: object) -> None:
+    def add(self, code: str, rows: np.ndarray, message: Callable[[int], str]) -> None:
         """Record rows (positions) failing check ``code``; ``message(i)`` words one of them."""
         rows = np.flatnonzero(rows) if rows.dtype == bool else rows
         if not len(rows):
@@ -138,7 +139,7 @@ class _Collector:
         self.count += len(rows)
         for i in rows[: self.max]:
             line = self.c.line_of(int(i))
-            self.errors.append((line, self._order, Issue(code, message(int(i)), self.c.source, line)))  # type: ignore[operator]
+            self.errors.append((line, self._order, Issue(code, message(int(i)), self.c.source, line)))
         if len(rows) > self.max:
             more = len(rows) - self.max
             line = self.c.line_of(int(rows[self.max]))
@@ -166,17 +167,21 @@ def validate_frame(candles: CandleFrame, *, max_examples: int = 5) -> Validation
     col = {c: f[c].to_numpy() for c in f.columns}
     errs = _Collector(candles, max_examples)
     warnings: list[Issue] = []
-    base = {
-        "source": candles.source,
-        "symbol": candles.symbol,
-        "interval": candles.interval,
-        "format": candles.format,
-        "rows": n,
-        "optional": candles.optional,
-    }
+
+    def report(**fields: object) -> ValidationReport:
+        return ValidationReport(
+            source=candles.source,
+            symbol=candles.symbol,
+            interval=candles.interval,
+            format=candles.format,
+            rows=n,
+            optional=candles.optional,
+            **fields,  # type: ignore[arg-type]
+        )
+
     if n == 0:
         issue = Issue("empty", "no candles", candles.source)
-        return ValidationReport(**base, errors=(issue,), error_count=1)  # type: ignore[arg-type]
+        return report(errors=(issue,), error_count=1)
 
     # values: NaN, signs, OHLC, taker volumes
     for c in (*PRICE_COLUMNS, "volume"):
@@ -281,8 +286,7 @@ def validate_frame(candles: CandleFrame, *, max_examples: int = 5) -> Validation
             )
     prices = np.concatenate([lo, h])
     finite = prices[np.isfinite(prices)]
-    return ValidationReport(
-        **base,  # type: ignore[arg-type]
+    return report(
         first_open_time=int(ot[0]),
         last_open_time=int(ot[-1]),
         gaps=tuple(gaps),

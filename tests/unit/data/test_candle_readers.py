@@ -317,3 +317,23 @@ def test_reads_shared_files(shared_candles: Callable[[str], CandleFrame], name: 
     symbol, interval = name.split("/")[-1].removesuffix(".csv.gz").split("-")
     assert (candles.symbol, candles.interval, candles.format) == (symbol, interval, "normalized-csv")
     assert candles.lines[0] == 2 and len(candles) == candles.lines[-1] - 1
+
+
+def test_foreign_parquet_with_datetime_or_microsecond_times(tmp_path: Path, valid_dir: Path) -> None:
+    ref = read_candles(valid_dir / "BTCUSDT-1h-2024-01.csv")
+    as_datetimes = ref.frame.assign(
+        open_time=pd.to_datetime(ref.frame["open_time"], unit="ms", utc=True),
+        close_time=pd.to_datetime(ref.frame["close_time"], unit="ms", utc=True),
+    )
+    as_datetimes.to_parquet(tmp_path / "BTCUSDT-1h-dt.parquet")
+    pd.testing.assert_frame_equal(read_candles(tmp_path / "BTCUSDT-1h-dt.parquet").frame, ref.frame)
+    micros = ref.frame.assign(
+        open_time=ref.frame["open_time"] * 1000, close_time=ref.frame["close_time"] * 1000 + 999
+    )
+    micros.to_parquet(tmp_path / "BTCUSDT-1h-us.parquet")
+    back = read_candles(tmp_path / "BTCUSDT-1h-us.parquet")
+    pd.testing.assert_frame_equal(back.frame, ref.frame)
+    assert (back.symbol, back.interval, back.format) == ("BTCUSDT", "1h", "parquet")
+    ref.frame.drop(columns=["close"]).to_parquet(tmp_path / "BTCUSDT-1h-bad.parquet")
+    with pytest.raises(DataError, match="lacks required column"):
+        read_candles(tmp_path / "BTCUSDT-1h-bad.parquet")

@@ -60,6 +60,7 @@ def test_round_trip_keeps_values_and_absent_fields(tmp_path: Path, btc: CandleFr
 def test_append_resumes_and_newer_rows_win(tmp_path: Path, btc: CandleFrame) -> None:
     store = CandleStore(tmp_path)
     assert store.last_open_time("BTCUSDT", "1h") is None
+    assert store.append(btc.take(np.arange(0))) == 0 and not store.has("BTCUSDT", "1h")  # nothing new
     assert store.append(btc.take(np.arange(30))) == 30
     last = store.last_open_time("BTCUSDT", "1h")
     assert last == btc.frame["open_time"].iat[29]
