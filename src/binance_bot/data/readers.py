@@ -298,6 +298,8 @@ def _fast_parse(t: _Text, layout: _Layout) -> tuple[dict[str, np.ndarray], np.nd
             skiprows=layout.header_lines,
             dtype=dtypes,  # type: ignore[arg-type]
             skip_blank_lines=False,
+            keep_default_na=False,  # only an empty field is missing; "NaN" text is an error
+            na_values=[""],
             engine="c",
         )
     except (ValueError, pd.errors.ParserError, OverflowError):

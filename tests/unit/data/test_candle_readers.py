@@ -337,3 +337,9 @@ def test_foreign_parquet_with_datetime_or_microsecond_times(tmp_path: Path, vali
     ref.frame.drop(columns=["close"]).to_parquet(tmp_path / "BTCUSDT-1h-bad.parquet")
     with pytest.raises(DataError, match="lacks required column"):
         read_candles(tmp_path / "BTCUSDT-1h-bad.parquet")
+
+
+def test_nan_text_is_an_error_even_in_a_whole_column(tmp_path: Path) -> None:
+    rows = [r.replace(",1000,5,4,400", ",NaN,,,").replace(",1100,6,5,500", ",NaN,,,") for r in GOOD[:2]]
+    with pytest.raises(DataError, match=r"BTCUSDT-1h.csv: line 2: quote_volume: not a number: 'NaN'"):
+        read_candles(_write(tmp_path / "BTCUSDT-1h.csv", _csv(*rows)))
