@@ -343,3 +343,13 @@ def test_nan_text_is_an_error_even_in_a_whole_column(tmp_path: Path) -> None:
     rows = [r.replace(",1000,5,4,400", ",NaN,,,").replace(",1100,6,5,500", ",NaN,,,") for r in GOOD[:2]]
     with pytest.raises(DataError, match=r"BTCUSDT-1h.csv: line 2: quote_volume: not a number: 'NaN'"):
         read_candles(_write(tmp_path / "BTCUSDT-1h.csv", _csv(*rows)))
+
+
+def test_bars_to_frame_and_empty_frame(valid_dir: Path) -> None:
+    from binance_bot.data import bars_to_frame, empty_frame
+
+    path = valid_dir / "BTCUSDT-1h-2024-01.csv"
+    pd.testing.assert_frame_equal(bars_to_frame(read_bars(path)), read_candles(path).frame)
+    assert bars_to_frame(read_bars(path), optional=False)[list(OPTIONAL)].isna().all().all()
+    empty = empty_frame()
+    assert len(empty) == 0 and {c: empty[c].dtype for c in COLUMNS} == DTYPES

@@ -75,6 +75,7 @@ def test_append_resumes_and_newer_rows_win(tmp_path: Path, btc: CandleFrame) -> 
     assert merged["close"].iat[26] == btc.frame["close"].iat[26] + 1.0
     assert store.last_open_time("BTCUSDT", "1h") == btc.last_open_time
     assert store.first_open_time("BTCUSDT", "1h") == btc.first_open_time
+    assert store.delete("BTCUSDT", "1h") and store.last_open_time("BTCUSDT", "1h") is None
 
 
 def test_range_reads(tmp_path: Path, btc: CandleFrame) -> None:

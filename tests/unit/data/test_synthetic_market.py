@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from decimal import Decimal
 
 import numpy as np
@@ -174,3 +175,11 @@ def test_bad_arguments() -> None:
         SyntheticMarket("BTCUSDT", "1h").bars(DEFAULT_START_MS - 3_600_000, 1)
     assert parse_start("2024-01-01") == DEFAULT_START_MS
     assert parse_start("2024-01-01T01:00:00Z") == DEFAULT_START_MS + 3_600_000
+
+
+def test_custom_profile_sets_prices_and_rules() -> None:
+    cheap = replace(KNOWN_PROFILES["BTCUSDT"], start_price=Decimal("30000"))
+    market = SyntheticMarket("BTCUSDT", "4h", seed=2, profile=cheap)
+    assert market.next_bar().open == Decimal("30000") and market.rules.tick_size == Decimal("0.01")
+    with pytest.raises(ValueError, match="tick_size must be a power of ten"):
+        replace(cheap, tick_size=Decimal("0.05"))
