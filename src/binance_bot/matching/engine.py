@@ -46,7 +46,14 @@ from binance_bot.model.instrument import FilterViolation, SymbolRules
 from binance_bot.model.ledger import Balance, Ledger
 from binance_bot.model.market import Bar
 from binance_bot.model.numbers import MONEY_CONTEXT, ZERO, to_decimal
-from binance_bot.model.orders import Fill, Order, OrderList, OrderRequest, is_valid_client_order_id
+from binance_bot.model.orders import (
+    Fill,
+    OcoRequest,
+    Order,
+    OrderList,
+    OrderRequest,
+    is_valid_client_order_id,
+)
 
 _MARKET_TYPES = frozenset({OrderType.MARKET, OrderType.STOP_LOSS, OrderType.TAKE_PROFIT})
 _LIST_DONE = (ListStatusType.ALL_DONE, ListOrderStatus.ALL_DONE)
@@ -169,7 +176,12 @@ class MatchingEngine:
         the path continuously from the previous price.
         """
         market = self._market(symbol)
-        return self._advance(market, market.ticks(price), now_ms)
+        ticks = market.ticks(price)
+        if ticks <= 0:
+            raise DataError(
+                f"{symbol} price event at {now_ms}: price {price} is not above zero on the tick grid"
+            )
+        return self._advance(market, ticks, now_ms)
 
     def on_bar(self, bar: Bar, now_ms: int | None = None) -> list[AccountEvent]:
         """R2/R3: replay a whole bar along its path; events are stamped ``now_ms`` (its close)."""
@@ -619,6 +631,10 @@ class MatchingEngine:
         if isinstance(prepared, Rejection):
             return prepared
         return self._place_oco(prepared, now_ms)
+
+    def submit_oco_request(self, account: str, request: OcoRequest, now_ms: int) -> ListAccepted | Rejection:
+        """:meth:`submit_oco` for the bot's own :class:`~binance_bot.model.orders.OcoRequest`."""
+        return self.submit_oco(account, NewOco.from_request(request), now_ms)
 
     def _prepare_oco(self, account: str, request: NewOco, now_ms: int) -> _PreparedOco | Rejection:
         ledger = self._ledgers.get(account)

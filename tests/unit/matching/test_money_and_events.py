@@ -24,7 +24,7 @@ from tests.unit.matching.helpers import (
     stop,
 )
 
-from binance_bot.errors import ConfigError
+from binance_bot.errors import ConfigError, DataError
 from binance_bot.matching import MatchingEngine, MatchingSettings, commission, commission_asset
 from binance_bot.model import AccountUpdate, Balance, ExecutionReport, OrderType, Side, TimeInForce
 
@@ -267,3 +267,13 @@ def test_settings_reject_values_the_integer_rules_cannot_reproduce() -> None:
 def test_a_symbol_whose_min_price_is_off_the_tick_grid_is_refused() -> None:
     with pytest.raises(ConfigError, match="minPrice"):
         MatchingEngine().add_symbol(replace(BTC, min_price=D("0.015")))
+
+
+def test_a_price_event_must_stay_above_zero_and_bars_must_be_consistent(clock: Clock) -> None:
+    engine = make_engine()
+    with pytest.raises(DataError, match="not above zero"):
+        engine.price_event(SYMBOL, D("0.004"), 1)
+    with pytest.raises(DataError, match="high"):
+        engine.on_bar(clock.bar("100", "99", "98", "100"))
+    with pytest.raises(DataError, match="unknown symbol"):
+        engine.price_event("NOPEUSDT", D("1"), 1)

@@ -169,7 +169,7 @@ def test_R14_oco_from_the_bots_request() -> None:
         take_profit_client_order_id="exit-1-tp",
         stop_client_order_id="exit-1-sl",
     )
-    lst = placed(engine.submit_oco(ALICE, NewOco.from_request(request), 1)).order_list
+    lst = placed(engine.submit_oco_request(ALICE, request, 1)).order_list
     assert [(o.client_order_id, o.type, o.price, o.stop_price) for o in lst.orders] == [
         ("exit-1-sl", OrderType.STOP_LOSS_LIMIT, D("94.5"), D("95")),
         ("exit-1-tp", OrderType.LIMIT_MAKER, D("110"), D("0")),

@@ -22,7 +22,7 @@ from tests.unit.matching.helpers import (
 )
 
 from binance_bot.matching import MatchingSettings, NewOrder
-from binance_bot.model import Balance, ExecutionType, OrderStatus, OrderType, Side, TimeInForce
+from binance_bot.model import Balance, ExecutionType, OrderRequest, OrderStatus, OrderType, Side, TimeInForce
 
 SLIP5 = MatchingSettings()  # the defaults: 5 bps slippage, 0.1% fees
 
@@ -389,3 +389,19 @@ def test_R12_take_profit_limit_sell_takes_at_its_trigger(clock: Clock) -> None:
     engine.submit(ALICE, stop(OrderType.TAKE_PROFIT_LIMIT, Side.SELL, "1", "105", "104.5"), 1)
     got = fills(engine.on_bar(clock.bar("100", "106", "99", "105")))
     assert [(f.price, f.is_maker) for f in got] == [(D("105.00"), False)]
+
+
+def test_the_bots_order_request_is_accepted_as_is() -> None:
+    engine = make_engine()
+    request = OrderRequest(
+        SYMBOL,
+        Side.BUY,
+        OrderType.LIMIT,
+        "entry-7",
+        quantity=D("1"),
+        price=D("99"),
+        time_in_force=TimeInForce.GTC,
+    )
+    result = accepted(engine.submit_request(ALICE, request, 3))
+    assert (result.order.client_order_id, result.order.price, result.order.time) == ("entry-7", D("99"), 3)
+    assert result.resp_type.value == "FULL"
