@@ -235,3 +235,29 @@ def test_numba_compiles_each_rule_and_agrees_with_python(fn: Callable[..., Any])
         assert compiled(*args) == fn(*args)
 
     agree()
+
+
+def test_compiled_rules_compose_inside_a_compiled_kernel() -> None:
+    """The backtester's use: jitted rules called from its own njit loop over bars."""
+    import numpy as np
+
+    path = numba.njit(rules.order_path)
+    hit = numba.njit(rules.first_hit)
+    slip = numba.njit(rules.slipped_price)
+    condition = numba.njit(rules.stop_condition)
+
+    @numba.njit
+    def stop_fills(o: Any, h: Any, low: Any, c: Any, level: int, slippage: int) -> Any:
+        out = np.full(o.shape[0], -1, dtype=np.int64)
+        up, strict = condition(False, False)
+        for i in range(o.shape[0]):
+            p0, p1, p2, p3 = path(o[i], h[i], low[i], c[i], True, False)
+            k, price = hit(p0, p1, p2, p3, level, up, strict)
+            if k >= 0:
+                out[i] = slip(price, slippage, False)
+        return out
+
+    o = np.array([10000, 9400, 10000], dtype=np.int64)
+    got = stop_fills(o, o + 100, np.array([9000, 9300, 9600]), o, 9500, 500)
+    # touched in a continuous move -> the stop, slipped; gapped -> the open, slipped; missed -> -1
+    assert got.tolist() == [9495, 9395, -1]
