@@ -64,6 +64,11 @@ class FakeBinance:
         self.withdrawals_enabled = False
         self.bars: list[Bar] = []
         self.info = json.loads((RESOURCES / "exchange_info.json").read_text())
+        self.stream_sockets: list[tuple[web.WebSocketResponse, set[str]]] = []
+        self.stream_connects = 0
+        self.control_messages: list[dict[str, Any]] = []
+        self.user_sockets: list[web.WebSocketResponse] = []
+        self.user_subscribes = 0
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> str:
@@ -95,6 +100,11 @@ class FakeBinance:
         return self._json({"code": code, "msg": msg}, status)
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        if request.headers.get("Upgrade", "").lower() == "websocket":
+            if request.path == "/stream":
+                return await self._stream_socket(request)
+            if request.path == "/ws-api/v3":
+                return await self._user_socket(request)
         raw_query = request.raw_path.partition("?")[2]
         self.log.append((request.method, request.path, raw_query, dict(request.headers)))
         minute = int(time.time() // 60)
@@ -190,6 +200,85 @@ class FakeBinance:
                 wire.write_api_restrictions(wire.ApiRestrictions(enable_withdrawals=self.withdrawals_enabled))
             )
         return self._error(404, -1000, f"no route {method} {path}")
+
+    # ------------------------------------------------------------------ websockets
+    async def _stream_socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        streams = set(filter(None, request.query.get("streams", "").split("/")))
+        entry = (ws, streams)
+        self.stream_sockets.append(entry)
+        self.stream_connects += 1
+        try:
+            async for msg in ws:
+                data = json.loads(msg.data)
+                self.control_messages.append(data)
+                if data.get("method") == "SUBSCRIBE":
+                    streams.update(data["params"])
+                    await ws.send_json({"result": None, "id": data["id"]})
+        finally:
+            self.stream_sockets.remove(entry)
+        return ws
+
+    async def push(self, stream: str, payload: Any) -> int:
+        """Send ``payload`` (wrapped as a combined-stream message) to every subscriber."""
+        sent = 0
+        for ws, streams in list(self.stream_sockets):
+            if stream in streams and not ws.closed:
+                await ws.send_str(
+                    payload if isinstance(payload, str) else json.dumps(wire.wrap_combined(stream, payload))
+                )
+                sent += 1
+        return sent
+
+    async def push_bar(self, bar: Bar) -> int:
+        name = f"{bar.symbol.lower()}@kline_{bar.interval}"
+        return await self.push(name, wire.write_kline_event(bar, self.now_ms()))
+
+    async def drop_sockets(self) -> None:
+        for ws, _ in list(self.stream_sockets):
+            await ws.close()
+        for ws in list(self.user_sockets):
+            await ws.close()
+
+    async def _user_socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        try:
+            async for msg in ws:
+                data = json.loads(msg.data)
+                params = dict(data.get("params") or {})
+                if data.get("method") != "userDataStream.subscribe.signature":
+                    await ws.send_json(
+                        {"id": data.get("id"), "status": 400, "error": {"code": -1100, "msg": "?"}}
+                    )
+                    continue
+                sig = params.pop("signature", "")
+                payload = "&".join(f"{k}={params[k]}" for k in sorted(params))
+                expected = hmac.new(API_SECRET.encode(), payload.encode(), hashlib.sha256).hexdigest()
+                if params.get("apiKey") != API_KEY or sig != expected:
+                    err = {"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."}
+                    await ws.send_json({"id": data["id"], "status": 401, "error": err})
+                    continue
+                if abs(int(params["timestamp"]) - self.now_ms()) > int(params.get("recvWindow", 5000)):
+                    err = {"code": -1021, "msg": "Timestamp for this request is outside of the recvWindow."}
+                    await ws.send_json({"id": data["id"], "status": 400, "error": err})
+                    continue
+                self.user_subscribes += 1
+                self.user_sockets.append(ws)
+                await ws.send_json({"id": data["id"], "status": 200, "result": {"subscriptionId": 0}})
+        finally:
+            if ws in self.user_sockets:
+                self.user_sockets.remove(ws)
+        return ws
+
+    async def push_user(self, event: Any) -> int:
+        sent = 0
+        for ws in list(self.user_sockets):
+            text = event if isinstance(event, str) else json.dumps(wire.wrap_user_event(0, event))
+            await ws.send_str(text)
+            sent += 1
+        return sent
 
     def _ticker_price(self, p: dict[str, str]) -> Any:
         if "symbols" in p:
