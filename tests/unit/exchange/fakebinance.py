@@ -29,7 +29,7 @@ from binance_bot.exchange.binance import wire
 from binance_bot.exchange.binance.endpoints import local
 from binance_bot.exchange.binance.rest import BinanceRestClient, RestSettings
 from binance_bot.exchange.binance.signing import HmacSigner
-from binance_bot.model import Bar, Fill, Order, OrderStatus, OrderType
+from binance_bot.model import Bar, Fill, Order, OrderList, OrderStatus, OrderType
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources" / "binance"
 API_KEY = "test-key-0123456789"
@@ -185,6 +185,8 @@ class FakeBinance:
             return self._json(
                 wire.write_cancel_response(canceled, cancel_client_order_id="x", transact_time=1)
             )
+        if path == "/api/v3/orderList/oco" and method == "POST":
+            return self._new_oco(params)
         if path == "/api/v3/openOrders" and method == "GET":
             return self._json([wire.write_order_query(o) for o in self.orders.values() if o.is_open])
         if path == "/api/v3/account":
@@ -279,6 +281,36 @@ class FakeBinance:
             await ws.send_str(text)
             sent += 1
         return sent
+
+    def _new_oco(self, p: dict[str, str]) -> web.Response:
+        req = wire.parse_oco_params(p)
+        now = self.now_ms()
+        list_id = next(self._ids)
+        above, below = wire.oco_legs(req)
+        legs = []
+        for leg in (above, below):
+            oid = next(self._ids)
+            order = Order(
+                req.symbol,
+                oid,
+                leg["ClientOrderId"],
+                req.side,
+                OrderType(leg["Type"]),
+                OrderStatus.NEW,
+                req.quantity,
+                price=Decimal(leg.get("Price", "0")),
+                stop_price=Decimal(leg.get("StopPrice", "0")),
+                order_list_id=list_id,
+                time=now,
+                update_time=now,
+                working_time=-1 if OrderType(leg["Type"]).is_conditional else now,
+            )
+            self.orders[order.client_order_id] = order
+            legs.append(order)
+        ol = OrderList(
+            list_id, req.list_client_order_id, req.symbol, "EXEC_STARTED", "EXECUTING", tuple(legs), now
+        )
+        return self._json(wire.write_order_list(ol, p.get("newOrderRespType", "FULL")))
 
     def _ticker_price(self, p: dict[str, str]) -> Any:
         if "symbols" in p:
