@@ -185,3 +185,42 @@ def generate(
             written.append((path, len(frame)))
     for path, rows in written:
         console.print(f"wrote {path} ({rows:,} candles)", markup=False, highlight=False)
+
+
+@app.command("download")
+def download(
+    ctx: typer.Context,
+    symbols: Annotated[str, typer.Option(help="Comma-separated symbols, e.g. BTCUSDT,ETHUSDT.")],
+    interval: Annotated[str, typer.Option(help="Kline interval, e.g. 1m, 1h, 1d.")] = "1h",
+    start: Annotated[str, typer.Option(help="First open time (UTC), e.g. 2024-01-01.")] = "2024-01-01",
+    end: Annotated[str | None, typer.Option(help="Stop before this time (UTC); default: now.")] = None,
+    cache_dir: Annotated[Path | None, typer.Option(help="Parquet cache; default data.cache_dir.")] = None,
+) -> None:
+    """Download klines into the Parquet cache, resuming where it ends (live, testnet or simulator)."""
+    import asyncio
+
+    from binance_bot.cli.state import state_of
+    from binance_bot.exchange.binance.download import run_download
+    from binance_bot.model.intervals import is_valid_interval
+
+    names = _symbols(symbols)
+    if not is_valid_interval(interval):
+        raise typer.BadParameter(f"unknown interval {interval!r}", param_hint="--interval")
+    try:
+        start_ms = parse_start(start)
+        end_ms = parse_start(end) if end else None
+    except ValueError as exc:
+        raise typer.BadParameter(f"not a date or ISO time: {exc}", param_hint="--start/--end") from exc
+    config = state_of(ctx).load().config
+    console = Console(soft_wrap=True)
+    results = asyncio.run(
+        run_download(config, names, interval, start_ms, end_ms, cache_dir=cache_dir, console=console)
+    )
+    for r in results:
+        span = f"{iso(r.first_open_time)} .. {iso(r.last_open_time)}" if r.last_open_time is not None else "-"
+        console.print(
+            f"{r.symbol} {r.interval}: {r.added:,} new candles in {r.requests} requests; cache {span}"
+            + (f" ({r.path})" if r.path else ""),
+            markup=False,
+            highlight=False,
+        )
