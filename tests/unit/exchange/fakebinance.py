@@ -48,7 +48,7 @@ class Fault:
 
 
 class FakeBinance:
-    def __init__(self, *, weight_limit: int = 6000) -> None:
+    def __init__(self, *, weight_limit: int = 6000, weight_window: int = 60) -> None:
         self.app = web.Application()
         self.app.router.add_route("*", "/{tail:.*}", self._handle)
         self.server: TestServer | None = None
@@ -56,7 +56,9 @@ class FakeBinance:
         self.faults: dict[tuple[str, str], deque[Fault]] = defaultdict(deque)
         self.skew_ms = 0
         self.weight_limit = weight_limit
+        self.weight_window = weight_window
         self.used: dict[int, int] = defaultdict(int)
+        self.rejected_429 = 0
         self.orders: dict[str, Order] = {}
         self.fills: list[Fill] = []
         self._ids = itertools.count(1)
@@ -64,6 +66,15 @@ class FakeBinance:
         self.withdrawals_enabled = False
         self.bars: list[Bar] = []
         self.info = json.loads((RESOURCES / "exchange_info.json").read_text())
+        if weight_window != 60:
+            self.info["rateLimits"] = [
+                {
+                    "rateLimitType": "REQUEST_WEIGHT",
+                    "interval": "SECOND",
+                    "intervalNum": weight_window,
+                    "limit": weight_limit,
+                }
+            ]
         self.stream_sockets: list[tuple[web.WebSocketResponse, set[str]]] = []
         self.stream_connects = 0
         self.control_messages: list[dict[str, Any]] = []
@@ -107,11 +118,13 @@ class FakeBinance:
                 return await self._user_socket(request)
         raw_query = request.raw_path.partition("?")[2]
         self.log.append((request.method, request.path, raw_query, dict(request.headers)))
-        minute = int(time.time() // 60)
-        self.used[minute] += 1
-        if self.used[minute] > self.weight_limit:
+        window = int(time.time() // self.weight_window)
+        self.used[window] += 1
+        if self.used[window] > self.weight_limit:
+            self.rejected_429 += 1
             return self._error(429, -1003, "Too much request weight used")
-        headers = {"X-MBX-USED-WEIGHT-1M": str(self.used[minute])}
+        suffix = "1M" if self.weight_window == 60 else f"{self.weight_window}S"
+        headers = {f"X-MBX-USED-WEIGHT-{suffix}": str(self.used[window])}
         queue = self.faults.get((request.method, request.path))
         fault = queue.popleft() if queue else None
         if fault is not None and not fault.process_first:

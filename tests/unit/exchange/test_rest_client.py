@@ -19,8 +19,10 @@ from binance_bot.errors import (
 )
 from binance_bot.exchange.binance.breaker import CircuitOpen
 from binance_bot.exchange.binance.endpoints import local
+from binance_bot.exchange.binance.limits import RateLimiter
 from binance_bot.exchange.binance.rest import BinanceRestClient
 from binance_bot.exchange.binance.signing import HmacSigner
+from binance_bot.exchange.binance.wire import RateLimit
 
 TICKER = ("GET", "/api/v3/ticker/price")
 
@@ -219,3 +221,42 @@ async def test_unstarted_client_says_so(fake: FakeBinance) -> None:
     rest = make_rest(fake)
     with pytest.raises(ExchangeError, match="not started"):
         await rest.ping()
+
+
+async def test_full_weight_budget_never_draws_a_429() -> None:
+    fake = FakeBinance(weight_limit=40, weight_window=1)
+    fake.url = await fake.start()  # type: ignore[attr-defined]
+    rest = make_rest(fake, dataclasses.replace(FAST, limit_margin_seconds=0.1))
+    try:
+        await rest.start()
+        assert set(rest.limiter.snapshot()) == {"REQUEST_WEIGHT_1S"}
+        start = time.monotonic()
+        results = await asyncio.gather(*(rest.ping() for _ in range(100)))
+        elapsed = time.monotonic() - start
+        assert results == [{}] * 100
+        assert fake.rejected_429 == 0 and rest.snapshot()["rate_limited_429"] == 0
+        assert elapsed >= 1.5  # 102 requests at 40 per second cannot finish sooner
+        assert max(fake.used.values()) <= 40
+    finally:
+        await rest.close()
+        await fake.close()
+
+
+async def test_the_clock_is_resynced_periodically(fake: FakeBinance) -> None:
+    rest = make_rest(fake, dataclasses.replace(FAST, time_sync_interval=0.1))
+    await rest.start()
+    try:
+        fake.skew_ms = 7_000
+        await asyncio.sleep(0.35)
+        assert rest.clock.syncs >= 3
+        assert rest.clock.offset_ms == pytest.approx(7_000, abs=150)
+    finally:
+        await rest.close()
+
+
+def test_limits_carry_what_was_sent_into_reconfigured_budgets() -> None:
+    limiter = RateLimiter(margin_seconds=0.0)
+    limiter.budgets[0]._try_take(20)
+    limiter.configure([RateLimit("REQUEST_WEIGHT", "SECOND", 10, 100), RateLimit("ORDERS", "DAY", 1, 5)])
+    snap = limiter.snapshot()
+    assert snap["REQUEST_WEIGHT_10S"]["used"] == 20 and snap["ORDERS_1D"]["used"] == 0

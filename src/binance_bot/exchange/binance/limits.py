@@ -130,12 +130,21 @@ class RateLimiter:
         self.rate_limited = 0
 
     def configure(self, limits: Iterable[RateLimit]) -> None:
-        """(Re)build the budgets from exchangeInfo's ``rateLimits``; counts start afresh."""
-        self.budgets = [
-            Budget(rl, margin_seconds=self._margin, clock=self._clock)
-            for rl in limits
-            if rl.rate_limit_type in ("REQUEST_WEIGHT", "ORDERS", "RAW_REQUESTS")
-        ]
+        """(Re)build the budgets from exchangeInfo's ``rateLimits``. What was already sent
+        (the requests that fetched exchangeInfo, at least) stays counted in every new budget
+        of the same type, or the first burst after start-up could overshoot."""
+        old = getattr(self, "budgets", [])
+        budgets = []
+        for rl in limits:
+            if rl.rate_limit_type not in ("REQUEST_WEIGHT", "ORDERS", "RAW_REQUESTS"):
+                continue
+            budget = Budget(rl, margin_seconds=self._margin, clock=self._clock)
+            sent = sorted(e for b in old if b.limit.rate_limit_type == rl.rate_limit_type for e in b._log)
+            for when, weight in sent:
+                budget._log.append((when, weight))
+                budget._sum += weight
+            budgets.append(budget)
+        self.budgets = budgets
 
     def _of(self, kind: str) -> list[Budget]:
         return [b for b in self.budgets if b.limit.rate_limit_type == kind]
