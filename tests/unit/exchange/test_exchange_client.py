@@ -10,6 +10,7 @@ from tests.unit.exchange.fakebinance import FAST, FakeBinance, Fault, make_rest
 
 from binance_bot.engine.ports import ExchangeClient
 from binance_bot.errors import ConfigError, OrderRejected, TemporaryExchangeError, UnknownOrder
+from binance_bot.exchange.binance.breaker import CircuitOpen
 from binance_bot.exchange.binance.client import BinanceExchangeClient
 from binance_bot.model import Bar, OrderRequest, OrderStatus, OrderType, Side
 
@@ -195,3 +196,18 @@ async def test_trade_only_key_may_trade(fake: FakeBinance) -> None:
         assert fake.count("GET", "/sapi/v1/account/apiRestrictions") == 1
     finally:
         await c.close()
+
+
+async def test_open_trade_circuit_refuses_without_lookups(
+    client: BinanceExchangeClient, fake: FakeBinance
+) -> None:
+    fake.fail(*ORDER, *[Fault(502) for _ in range(3)])
+    for i in range(3):
+        with pytest.raises(TemporaryExchangeError):
+            await client.place_order(market(f"b-{i}"))
+    assert client.metrics()["breakers"]["trade"] == "open"
+    lookups = fake.count("GET", "/api/v3/order")
+    with pytest.raises(CircuitOpen):
+        await client.place_order(market("b-9"))
+    assert fake.count("GET", "/api/v3/order") == lookups
+    assert fake.count(*ORDER) == 3

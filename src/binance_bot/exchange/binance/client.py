@@ -39,6 +39,7 @@ from binance_bot.model import (
 )
 
 from . import wire
+from .breaker import CircuitOpen
 from .rest import BinanceRestClient
 
 log = logging.getLogger(__name__)
@@ -306,8 +307,8 @@ class BinanceExchangeClient:
                 self.resent_placements += 1
             try:
                 payload = await self.rest.new_order(params)
-            except RateLimited:
-                raise
+            except (RateLimited, CircuitOpen):
+                raise  # refused before it reached the matching engine: nothing to look up
             except TemporaryExchangeError as exc:
                 last = exc
                 found = await self._find_after_failure(request.symbol, request.client_order_id, exc)
@@ -344,7 +345,7 @@ class BinanceExchangeClient:
                 self.resent_placements += 1
             try:
                 payload = await self.rest.new_order_list_oco(params)
-            except RateLimited:
+            except (RateLimited, CircuitOpen):
                 raise
             except TemporaryExchangeError as exc:
                 last = exc
@@ -391,7 +392,7 @@ class BinanceExchangeClient:
             payload = await self.rest.cancel_order(
                 symbol, order_id=order_id, orig_client_order_id=client_order_id
             )
-        except RateLimited:
+        except (RateLimited, CircuitOpen):
             raise
         except TemporaryExchangeError:
             order = await self.get_order(symbol, client_order_id=client_order_id, order_id=order_id)
