@@ -27,12 +27,15 @@ from binance_bot.model import (
     Balance,
     Bar,
     BookTicker,
+    ClosedTrade,
     Fill,
     MarketEvent,
     OcoRequest,
     Order,
+    OrderIntent,
     OrderList,
     OrderRequest,
+    Position,
     SymbolRules,
     Ticker24h,
     UserEvent,
@@ -130,3 +133,59 @@ class UserStream(Protocol):
     def events(self) -> AsyncIterator[UserEvent]: ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class StateStore(Protocol):
+    """Crash-safe state (``binance_bot.persistence``), or memory for replays and tests.
+
+    Every method commits before it returns: what was recorded survives a SIGKILL.
+    """
+
+    def start_run(
+        self, run_id: str, *, started_at: int, mode: str, strategy: str, config: dict[str, Any]
+    ) -> None: ...
+
+    def end_run(self, run_id: str, *, ended_at: int, status: str) -> None: ...
+
+    def next_sequence(self, run_id: str, symbol: str) -> int: ...
+
+    def record_intent(self, intent: OrderIntent) -> None: ...
+
+    def update_intent(
+        self,
+        client_order_id: str,
+        state: str,
+        *,
+        now_ms: int,
+        reject_code: int | None = None,
+        reject_msg: str | None = None,
+    ) -> None: ...
+
+    def intents(self, *, state: str | None = None, symbol: str | None = None) -> list[OrderIntent]: ...
+
+    def get_intent(self, client_order_id: str) -> OrderIntent | None: ...
+
+    def upsert_order(self, order: Order) -> None: ...
+
+    def record_fill(self, fill: Fill) -> bool: ...
+
+    def last_fill_time(self, symbol: str) -> int | None: ...
+
+    def save_position(self, position: Position) -> None: ...
+
+    def delete_position(self, symbol: str) -> None: ...
+
+    def positions(self) -> dict[str, Position]: ...
+
+    def close_position(self, run_id: str, trade: ClosedTrade) -> None: ...
+
+    def record_equity(
+        self, run_id: str, *, time: int, equity: Decimal, free_quote: Decimal, positions_value: Decimal
+    ) -> None: ...
+
+    def get_setting(self, key: str, default: str | None = None) -> str | None: ...
+
+    def set_setting(self, key: str, value: str) -> None: ...
+
+    def delete_settings(self, keys: Any) -> None: ...
