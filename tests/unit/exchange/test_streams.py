@@ -284,3 +284,25 @@ async def test_bad_key_fails_at_start(fake: FakeBinance, client: BinanceExchange
     with pytest.raises(AuthenticationError) as err:
         await user.start()
     assert err.value.code == -2015
+
+
+async def test_connections_rotate_before_the_24_hour_limit(
+    fake: FakeBinance, client: BinanceExchangeClient
+) -> None:
+    settings = SocketSettings(
+        backoff_base=0.01, backoff_max=0.02, heartbeat=5, connect_timeout=2, rotate_after=0.2
+    )
+    stream = BinanceMarketStream(local(fake.url), client, settings=settings)  # type: ignore[attr-defined]
+    try:
+        base = floor_open_time(fake.now_ms(), "1m")
+        await stream.subscribe(["BTCUSDT"], "1m")
+        await until(lambda: fake.stream_connects >= 3)
+        # the bar closes; pushed live, or repaired from REST if it fell between two connections
+        fake.skew_ms = 2 * MIN
+        fake.bars = [bar("BTCUSDT", base)]
+        await fake.push_bar(fake.bars[0])
+        (event,) = await take(stream.events(), 1)
+        assert event.bar.open_time == base
+        assert await nothing_more(stream.events(), 0.5)
+    finally:
+        await stream.close()
