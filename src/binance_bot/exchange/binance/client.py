@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -77,6 +78,7 @@ class BinanceExchangeClient:
         self.placement_attempts = placement_attempts
         self.lookup_delay = lookup_delay
         self._rules: dict[str, SymbolRules] = {}
+        self._rules_at: dict[str, float] = {}
         self._trade_block: str | None = None
         self.local_rejections = 0
         self.recovered_placements = 0
@@ -140,11 +142,15 @@ class BinanceExchangeClient:
             wire.parse_exchange_info, await self.rest.exchange_info(symbols), "exchangeInfo"
         )
         self._rules.update(info.symbols)
+        now = time.monotonic()
+        self._rules_at.update(dict.fromkeys(info.symbols, now))
         return dict(info.symbols)
 
     async def symbol_rules(self, symbol: str) -> SymbolRules:
+        """The symbol's filters, re-read after ``exchange_info_ttl`` (a status can change)."""
         rules = self._rules.get(symbol)
-        if rules is None:
+        fetched = self._rules_at.get(symbol, 0.0)
+        if rules is None or time.monotonic() - fetched > self.rest.settings.exchange_info_ttl:
             found = await self.exchange_info([symbol])
             rules = found.get(symbol)
             if rules is None:
