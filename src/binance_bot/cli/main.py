@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 
 from binance_bot import __version__
-from binance_bot.cli import config_cmd, data_cmd, doctor
+from binance_bot.cli import config_cmd, data_cmd, doctor, simulator_cmd
 from binance_bot.cli.state import CliState
 from binance_bot.config.redaction import redact
 from binance_bot.errors import BotError
@@ -32,6 +32,7 @@ app = typer.Typer(
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(data_cmd.app, name="data")
 app.command("doctor")(doctor.doctor)
+app.command("simulator")(simulator_cmd.simulator)
 
 _debug = False
 
