@@ -211,3 +211,13 @@ async def test_open_trade_circuit_refuses_without_lookups(
         await client.place_order(market("b-9"))
     assert fake.count("GET", "/api/v3/order") == lookups
     assert fake.count(*ORDER) == 3
+
+
+async def test_duplicate_client_id_returns_the_order_that_landed(
+    client: BinanceExchangeClient, fake: FakeBinance
+) -> None:
+    first = await client.place_order(limit("d-1"))
+    again = await client.place_order(limit("d-1"))  # e.g. resent after a restart
+    assert again.order_id == first.order_id and len(fake.orders) == 1
+    with pytest.raises(OrderRejected, match="Duplicate order"):
+        await client.place_order(limit("d-1", price="28000.00"))  # same id, different intent

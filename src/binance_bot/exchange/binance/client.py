@@ -323,9 +323,12 @@ class BinanceExchangeClient:
                     return found
                 continue
             except OrderRejected as exc:
-                if attempt and "Duplicate order" in str(exc):
+                # An open order already has this client order id: an earlier attempt (ours,
+                # or before a restart) landed. Client order ids name one intent, so it is
+                # this order, provided it is what we asked for.
+                if exc.code == -2010 and "Duplicate order" in str(exc):
                     found = await self._lookup(request.symbol, request.client_order_id)
-                    if found is not None:
+                    if found is not None and _same_intent(found, request):
                         self.recovered_placements += 1
                         return found
                 raise
@@ -469,6 +472,15 @@ class BinanceExchangeClient:
         out["resent_placements"] = self.resent_placements
         out["trading_blocked"] = self._trade_block is not None
         return out
+
+
+def _same_intent(order: Order, request: OrderRequest) -> bool:
+    return (
+        order.side is request.side
+        and order.type is request.type
+        and (request.quantity is None or order.orig_qty == request.quantity)
+        and (request.price is None or order.price == request.price)
+    )
 
 
 def side_of(value: str | Side) -> Side:
