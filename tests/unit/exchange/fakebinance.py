@@ -334,7 +334,11 @@ class FakeBinance:
         start = int(p.get("startTime", 0))
         end = int(p.get("endTime", 2**62))
         limit = int(p.get("limit", 500))
-        rows = [b for b in self.bars if start <= b.open_time <= end and b.close_time < self.now_ms()]
+        if "startTime" not in p:
+            rows = [b for b in self.bars if b.open_time <= min(end, self.now_ms())]
+            return [wire.write_kline(b) for b in rows[-limit:]]
+        # like Binance: up to the bar in progress (the one that contains "now"), if listed
+        rows = [b for b in self.bars if start <= b.open_time <= end and b.open_time <= self.now_ms()]
         return [wire.write_kline(b) for b in rows[:limit]]
 
     def _new_order(self, p: dict[str, str]) -> web.Response:

@@ -37,7 +37,7 @@ async def test_pages_resumes_and_backfills(
 ) -> None:
     now = fake.now_ms()
     first = floor_open_time(now, "1m") - 2600 * MIN
-    history = series(first, 2600)  # the last one is still open at `now`
+    history = series(first, 2601)  # the last one is the bar in progress at `now`
     fake.bars = history
     store = CandleStore(tmp_path)
     seen: list[tuple[int, int]] = []
@@ -47,9 +47,10 @@ async def test_pages_resumes_and_backfills(
         "BTCUSDT", "1m", first + 100 * MIN, progress=lambda s, i, d, t: seen.append((d, t))
     )
     assert result.fetched == result.added == 2500
-    assert result.requests == 3 and result.resumed_after is None
+    # the newest bar, 3 pages of at most 1000, and a look for a successor of the last one
+    assert result.requests == 5 and result.resumed_after is None
     assert result.first_open_time == first + 100 * MIN
-    assert result.last_open_time == history[-1].open_time
+    assert result.last_open_time == history[-2].open_time
     assert seen[0] == (0, 2500) and seen[-1] == (2500, 2500)
     cached = store.read("BTCUSDT", "1m")
     assert len(cached) == 2500
@@ -57,14 +58,16 @@ async def test_pages_resumes_and_backfills(
 
     # nothing new: one look, nothing added
     again = await dl.download("BTCUSDT", "1m", first + 100 * MIN)
-    assert (again.fetched, again.added, again.resumed_after) == (0, 0, history[-1].open_time)
+    assert (again.fetched, again.added, again.resumed_after) == (0, 0, history[-2].open_time)
 
-    # an earlier start fetches only what the cache lacks before its first bar (one request),
-    # and looks once more for news at the end
+    # an earlier start fetches only what the cache lacks before its first bar (one request;
+    # those bars are closed, the cached one after them is), and looks for news at the end
     earlier = await dl.download("BTCUSDT", "1m", first)
-    assert (earlier.fetched, earlier.added, earlier.requests) == (100, 100, 2)
-    assert [q for m, p, q, _ in fake.log if p == "/api/v3/klines"][-2].startswith(
-        f"symbol=BTCUSDT&interval=1m&startTime={first}&"
+    assert (earlier.fetched, earlier.added, earlier.requests) == (100, 100, 4)
+    queries = [q for m, p, q, _ in fake.log if p == "/api/v3/klines"]
+    assert any(
+        q.startswith(f"symbol=BTCUSDT&interval=1m&startTime={first}&endTime={first + 100 * MIN - 1}&")
+        for q in queries
     )
     assert store.first_open_time("BTCUSDT", "1m") == first
 
@@ -127,7 +130,7 @@ def threaded_fake() -> Iterator[FakeBinance]:
 def test_cli_command(threaded_fake: FakeBinance, tmp_path: Path) -> None:
     now = threaded_fake.now_ms()
     first = floor_open_time(now, "1m") - 30 * MIN
-    threaded_fake.bars = series(first, 30)
+    threaded_fake.bars = series(first, 31)  # the 31st is in progress
     start = datetime.fromtimestamp(first / 1000, tz=UTC).isoformat()
     args = [
         "--set",
@@ -145,7 +148,7 @@ def test_cli_command(threaded_fake: FakeBinance, tmp_path: Path) -> None:
     ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert "BTCUSDT 1m: 30 new candles in 1 requests" in result.output
+    assert "BTCUSDT 1m: 30 new candles in 3 requests" in result.output
     assert CandleStore(tmp_path).last_open_time("BTCUSDT", "1m") == first + 29 * MIN
     bad = CliRunner().invoke(app, [*args[:2], "data", "download", "--symbols", "BTCUSDT", "--interval", "7m"])
     assert bad.exit_code == 2 and "unknown interval" in bad.output

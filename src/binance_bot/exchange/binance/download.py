@@ -23,7 +23,7 @@ from binance_bot.data import CandleStore, bars_to_frame, from_frame
 from binance_bot.model import Bar, interval_ms
 
 from .connector import BinanceConnector
-from .streams import KlineSource, next_open
+from .streams import KlineSource, iter_closed_klines, next_open
 
 PAGE_LIMIT = 1000
 MONTH_MS = 30 * 86_400_000
@@ -43,6 +43,34 @@ class DownloadResult:
     first_open_time: int | None
     last_open_time: int | None
     path: Path | None
+
+
+_FOREVER = 2**62
+
+
+class _Counting:
+    """Counts the klines requests of one download (its report says how many it took)."""
+
+    def __init__(self, source: KlineSource) -> None:
+        self.source = source
+        self.requests = 0
+
+    async def klines(
+        self,
+        symbol: str,
+        interval: str,
+        *,
+        start_time: int | None = None,
+        end_time: int | None = None,
+        limit: int = 500,
+    ) -> list[Bar]:
+        self.requests += 1
+        return await self.source.klines(
+            symbol, interval, start_time=start_time, end_time=end_time, limit=limit
+        )
+
+    async def server_time(self) -> int:
+        return await self.source.server_time()
 
 
 def _length(interval: str) -> int:
@@ -91,12 +119,17 @@ class KlineDownloader:
         end_ms: int | None = None,
         progress: ProgressFn | None = None,
     ) -> DownloadResult:
-        now = await self.source.server_time()
-        end = now if end_ms is None else min(end_ms, now)
+        # Without an end, "up to now": the exchange's newest bar, still open, is left out.
+        # A far end is as good as none (the server time is not the market's in a simulator).
+        end = end_ms if end_ms is not None else _FOREVER
         ranges, last_cached = self._ranges(symbol, interval, start_ms, end)
-        expected = sum(max(0, (b - a) // _length(interval)) for a, b in ranges)
-        fetched = added = requests = 0
+        fetched = added = 0
         buffer: list[Bar] = []
+        counting = _Counting(self.source)
+        # the exchange's newest bar tells how far the data goes, for the progress estimate
+        latest = await counting.klines(symbol, interval, limit=1) if ranges else []
+        edge = latest[-1].open_time if latest else start_ms
+        expected = sum(max(0, (min(b, edge) - a) // _length(interval)) for a, b in ranges)
         if progress:
             progress(symbol, interval, 0, expected)
 
@@ -114,24 +147,17 @@ class KlineDownloader:
                 buffer.clear()
 
         for lo, hi in ranges:
-            cursor = lo
-            while cursor < hi:
-                page = await self.source.klines(
-                    symbol, interval, start_time=cursor, end_time=hi - 1, limit=self.page_limit
-                )
-                requests += 1
-                bars = [b for b in page if cursor <= b.open_time < hi and b.close_time < now]
-                if not bars:
-                    break
-                buffer.extend(bars)
-                fetched += len(bars)
-                cursor = next_open(bars[-1].open_time, interval)
+            # the cache's first bar closed, so everything before it has: no successor check
+            known_closed = hi != end
+            async for page in iter_closed_klines(
+                counting, symbol, interval, lo, hi, page_limit=self.page_limit, later_exists=known_closed
+            ):
+                buffer.extend(page)
+                fetched += len(page)
                 if progress:
                     progress(symbol, interval, fetched, max(expected, fetched))
                 if len(buffer) >= self.flush_rows:
                     flush()
-                if len(page) < self.page_limit:
-                    break
         flush()
         has = self.store.has(symbol, interval)
         return DownloadResult(
@@ -139,7 +165,7 @@ class KlineDownloader:
             interval=interval,
             fetched=fetched,
             added=added,
-            requests=requests,
+            requests=counting.requests,
             resumed_after=last_cached,
             first_open_time=self.store.first_open_time(symbol, interval) if has else None,
             last_open_time=self.store.last_open_time(symbol, interval) if has else None,

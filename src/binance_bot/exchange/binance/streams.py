@@ -63,6 +63,47 @@ class KlineSource(Protocol):
     async def server_time(self) -> int: ...
 
 
+async def iter_closed_klines(
+    source: KlineSource,
+    symbol: str,
+    interval: str,
+    start: int,
+    end: int | None = None,
+    *,
+    page_limit: int = 1000,
+    later_exists: bool = False,
+) -> AsyncIterator[list[Bar]]:
+    """Pages of *closed* bars opening in ``[start, end)``, oldest first.
+
+    A kline is closed once a later one exists: the exchange's newest kline is the bar in
+    progress. So the newest bar fetched is held back until the next page shows a successor,
+    or one more one-row request does; ``later_exists`` says the caller already knows one
+    (a bar at ``end`` has closed). Server time is not used: a replaying simulator's market
+    time is not its clock.
+    """
+    cursor = start
+    held: Bar | None = None
+    while end is None or cursor < end:
+        raw = await source.klines(
+            symbol, interval, start_time=cursor, end_time=None if end is None else end - 1, limit=page_limit
+        )
+        page = [b for b in raw if b.open_time >= cursor and (end is None or b.open_time < end)]
+        if not page:
+            break
+        if held is not None:
+            page.insert(0, held)
+        held = page.pop()
+        if page:
+            yield page
+        cursor = next_open(held.open_time, interval)
+        if len(raw) < page_limit:
+            break
+    if held is not None and (
+        later_exists or await source.klines(symbol, interval, start_time=cursor, limit=1)
+    ):
+        yield [held]
+
+
 def next_open(open_time: int, interval: str) -> int:
     """Open time of the bar after the one that opened at ``open_time``."""
     if interval == "1M":
@@ -163,14 +204,22 @@ class BinanceMarketStream:
 
     # ------------------------------------------------------------------ subscribing
     async def subscribe(self, symbols: Sequence[str], interval: str) -> None:
-        """Closed bars of ``interval`` for ``symbols``, each exactly once, from now on."""
-        now = await self._source.server_time()
-        for s in symbols:
-            key = (s.upper(), interval)
-            if key not in self._last_closed:
-                # the bar that closed last before we subscribed is history, not news
+        """Closed bars of ``interval`` for ``symbols``, each exactly once, from now on.
+
+        "Now" is the exchange's: its newest kline is the bar in progress, so the one before
+        it is the last closed bar, which the caller already has from its history load. (The
+        server clock cannot tell: a simulator's protocol clock and market clock differ.)
+        """
+        missing = [s.upper() for s in symbols if (s.upper(), interval) not in self._last_closed]
+        latest = await asyncio.gather(*(self._source.klines(s, interval, limit=1) for s in missing))
+        now: int | None = None
+        for symbol, rows in zip(missing, latest, strict=True):
+            if rows:
+                current = rows[-1].open_time
+            else:
+                now = await self._source.server_time() if now is None else now
                 current = floor_open_time(now, interval)
-                self._last_closed[key] = _previous_open(current, interval)
+            self._last_closed[(symbol, interval)] = _previous_open(current, interval)
         await self._add(wire.stream_names(symbols, f"kline_{interval}"))
 
     async def subscribe_book_tickers(self, symbols: Sequence[str]) -> None:
@@ -283,29 +332,28 @@ class BinanceMarketStream:
             await self._events.put(event)
 
     async def _backfill(self, key: tuple[str, str], *, end_before: int | None) -> None:
-        """Deliver the closed bars after the last delivered one (and before ``end_before``).
+        """Deliver the closed bars after the last delivered one (and before ``end_before``,
+        the open of a bar that is known to have closed, so every bar before it has too).
 
         Called with the key's lock held. A failed backfill is logged and retried by the
         next gap or reconnect: bars are never invented and never delivered twice.
         """
         symbol, interval = key
         try:
-            while True:
-                last = self._last_closed[key]
-                start = next_open(last, interval)
-                if end_before is not None and start >= end_before:
-                    return
-                now = await self._source.server_time()
-                end = now if end_before is None else min(end_before - 1, now)
-                bars = await self._source.klines(symbol, interval, start_time=start, end_time=end, limit=1000)
-                closed = [b for b in bars if b.open_time > last and b.close_time < now]
-                for b in closed:
+            start = next_open(self._last_closed[key], interval)
+            if end_before is not None and start >= end_before:
+                return
+            pages = iter_closed_klines(
+                self._source, symbol, interval, start, end_before, later_exists=end_before is not None
+            )
+            async for page in pages:
+                for b in page:
+                    if b.open_time <= self._last_closed[key]:
+                        continue
                     self._last_closed[key] = b.open_time
                     self.counters.backfilled += 1
                     self.counters.delivered_bars += 1
-                    await self._events.put(BarEvent(b, now))
-                if len(bars) < 1000 or not closed:
-                    return
+                    await self._events.put(BarEvent(b, _now_ms()))
         except Exception as exc:  # the REST error is already typed; one bad backfill must not kill the stream
             self.counters.backfill_failures += 1
             log.warning("kline backfill for %s %s failed: %s", symbol, interval, exc)
