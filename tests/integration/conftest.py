@@ -45,6 +45,7 @@ from urllib.parse import urlencode
 
 import aiohttp
 import pytest
+from yarl import URL
 
 from binance_bot.simulator import (
     AccountSpec,
@@ -151,7 +152,8 @@ class SimulatorHandle:
         query = self.signed_query(params or {}) if signed else urlencode(dict(params or {}))
         headers = {"X-MBX-APIKEY": api_key or self.api_key}
         url = f"{self.rest_url}{path}" + (f"?{query}" if query else "")
-        async with self._session.request(method, url, headers=headers) as resp:
+        # encoded=True: send the query byte for byte as signed (yarl would normalise %21 to !).
+        async with self._session.request(method, URL(url, encoded=True), headers=headers) as resp:
             text = await resp.text()
             try:
                 body = await resp.json(content_type=None) if text else None

@@ -6,8 +6,9 @@ window begins. The windows start when the server starts, so a test that begins a
 fresh server has the whole first window to itself.
 
 Bans: after a 429 the IP is told to wait ``Retry-After`` seconds. Every request it sends
-before then is a strike, and ``ban_after_ignored_429`` strikes earn an HTTP 418 ban, two
-minutes the first time and twice as long for every repeat (three days at most).
+before then is refused again (429) and counts as a strike; ``ban_after_ignored_429`` strikes
+earn an HTTP 418 ban, two minutes the first time and twice as long for every repeat (three
+days at most).
 """
 
 from __future__ import annotations
@@ -130,14 +131,14 @@ class RateLimiter:
         state = self._ip(ip)
         if state.banned_until_ms > now_ms:
             return Refusal(418, -1003, banned_msg(state.banned_until_ms), state.banned_until_ms - now_ms)
+        limit = self.settings.request_weight_per_minute
         if state.wait_until_ms > now_ms:
             state.strikes += 1
             if state.strikes >= self.settings.ban_after_ignored_429:
                 return self._ban(state, now_ms)
-        else:
-            state.strikes = 0
+            return Refusal(429, -1003, weight_exceeded_msg(limit), state.wait_until_ms - now_ms)
+        state.strikes = 0
         state.raw.add(now_ms, 1)
-        limit = self.settings.request_weight_per_minute
         if forced_wait_ms > 0:
             return self._too_much(state, limit, now_ms, now_ms + forced_wait_ms)
         if state.raw.value(now_ms) > self.settings.raw_requests_per_5m:

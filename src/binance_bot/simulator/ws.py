@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -29,7 +30,8 @@ from binance_bot.simulator.request import ApiError, Params, check_timing, fail, 
 log = logging.getLogger(__name__)
 
 MAX_STREAMS = 1024
-_MAX_ID_LENGTH = 36
+_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
+"""Request ids: int64, null, or up to 36 letters and digits (Binance's examples use UUIDs)."""
 
 
 class _Keepalive:
@@ -224,7 +226,7 @@ def _valid_id(value: object) -> bool:
         return False
     if isinstance(value, int):
         return -(2**63) <= value < 2**63
-    return isinstance(value, str) and 0 < len(value) <= _MAX_ID_LENGTH and value.isalnum()
+    return isinstance(value, str) and bool(_ID_RE.match(value))
 
 
 # ============================================================================ WebSocket API
