@@ -41,10 +41,15 @@ async def test_market_data_in_model_types(client: BinanceExchangeClient, fake: F
             *(Decimal(100 + i),) * 4,
             Decimal(1),
         )
-        for i in range(3)
+        for i in range(4)  # the fourth is the bar in progress
     ]
     bars = await client.klines("BTCUSDT", "1m", start_time=base, limit=10)
-    assert bars == fake.bars
+    assert bars[:3] == fake.bars[:3] and all(b.closed for b in bars[:3])
+    assert bars[3] == dataclasses.replace(fake.bars[3], closed=False)
+    recent = await client.klines("BTCUSDT", "1m", limit=2)
+    assert [b.closed for b in recent] == [True, False]
+    bounded = await client.klines("BTCUSDT", "1m", start_time=base, end_time=base + 60_000, limit=10)
+    assert [b.closed for b in bounded] == [True, True]
     assert await client.ticker_price("BTCUSDT") == Decimal("30000")
     bt = await client.book_ticker("BTCUSDT")
     assert bt.bid_price < bt.ask_price

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -167,7 +168,22 @@ class BinanceExchangeClient:
         limit: int = 500,
     ) -> list[Bar]:
         rows = await self.rest.klines(symbol, interval, start_time=start_time, end_time=end_time, limit=limit)
-        return self._parse(wire.parse_klines, rows, "klines", symbol, interval)
+        bars: list[Bar] = self._parse(wire.parse_klines, rows, "klines", symbol, interval)
+        if bars and self._in_progress(bars[-1], start_time, end_time, limit, len(bars)):
+            bars[-1] = replace(bars[-1], closed=False)
+        return bars
+
+    def _in_progress(self, last: Bar, start: int | None, end: int | None, limit: int, n: int) -> bool:
+        """Whether the newest row is the bar still forming (Binance serves it with the rest).
+
+        It is when the server clock has not reached its close, and also, whatever the clock
+        says, when the answer reached the live edge: no bounds asked for the most recent
+        bars, or a start-only request came back short. (A replaying simulator's clock is
+        wall time while its bars are historical, so the clock alone cannot tell.)
+        """
+        if last.close_time >= self.rest.clock.now_ms():
+            return True
+        return end is None and (start is None or n < limit)
 
     async def book_ticker(self, symbol: str) -> BookTicker:
         return self._parse(wire.parse_book_ticker, await self.rest.ticker_book_ticker(symbol), "bookTicker")

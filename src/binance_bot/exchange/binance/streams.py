@@ -25,7 +25,7 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 from urllib.parse import quote
 
@@ -94,7 +94,7 @@ async def iter_closed_klines(
             page.insert(0, held)
         held = page.pop()
         if page:
-            yield page
+            yield [b if b.closed else replace(b, closed=True) for b in page]
         cursor = next_open(held.open_time, interval)
         if len(raw) < page_limit:
             break
