@@ -88,6 +88,7 @@ class BinanceExchangeClient:
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
         await self.rest.start()
+        await self.exchange_info()  # the rules of every symbol, from the copy start() just read
         if self.check_key_permissions and self.rest.can_sign:
             await self.verify_key_permissions()
 
