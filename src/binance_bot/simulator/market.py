@@ -32,6 +32,12 @@ _MINUTE_MS = 60_000
 _EIGHT = Decimal("0.00000001")
 
 
+def corner_times(bar: Bar) -> tuple[int, int, int, int]:
+    """When the four corners of a bar's path happen: open, one third, two thirds, close."""
+    span = max(bar.close_time - bar.open_time, 3)
+    return (bar.open_time, bar.open_time + span // 3, bar.open_time + 2 * span // 3, bar.open_time + span)
+
+
 class MarketSink(Protocol):
     """Where the market reports what happened (the server: user streams and market streams)."""
 
@@ -290,13 +296,7 @@ class Market:
             engine.begin_bar(bar)
             feed.bar = bar
             feed.path = engine.path(bar)
-            span = max(bar.close_time - bar.open_time, 3)
-            feed.times = (
-                bar.open_time,
-                bar.open_time + span // 3,
-                bar.open_time + 2 * span // 3,
-                bar.open_time + span,
-            )
+            feed.times = corner_times(bar)
             feed.done = 0
             feed.bar_open = True
             feed.high = feed.low = feed.path[0]
