@@ -76,7 +76,7 @@ class BarTape:
 
 
 def _dec(value: float) -> Decimal:
-    return Decimal(repr(value)) if value == value else ZERO
+    return Decimal(repr(float(value))) if value == value else ZERO
 
 
 class FrameTape(BarTape):
