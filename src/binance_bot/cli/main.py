@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 
 from binance_bot import __version__
-from binance_bot.cli import config_cmd, data_cmd, doctor, simulator_cmd
+from binance_bot.cli import config_cmd, data_cmd, doctor, run_cmd, simulator_cmd
 from binance_bot.cli.state import CliState
 from binance_bot.config.redaction import redact
 from binance_bot.errors import BotError
@@ -33,6 +33,11 @@ app.add_typer(config_cmd.app, name="config")
 app.add_typer(data_cmd.app, name="data")
 app.command("doctor")(doctor.doctor)
 app.command("simulator")(simulator_cmd.simulator)
+app.command("run")(run_cmd.run)
+app.command("stop")(run_cmd.stop)
+app.command("kill")(run_cmd.kill)
+app.command("reset-kill")(run_cmd.reset_kill)
+app.command("status")(run_cmd.status)
 
 _debug = False
 

@@ -126,6 +126,7 @@ class TradingKernel:
         self.stopping = False
         self.killed = False
         self.started_at = 0
+        self.start_capital = ZERO
         self.last_bar_time = 0
         self._queues: dict[str, asyncio.Queue[tuple[Bar, int]]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
@@ -179,6 +180,11 @@ class TradingKernel:
             self._locks[symbol] = asyncio.Lock()
         await self.refresh_balances()
         await reconcile(self, force=self.force)
+        quote = self.balances.get(self.quote)
+        # capital at start: the quote we hold plus what the longs we adopted cost
+        self.start_capital = (quote.total if quote else ZERO) + sum(
+            (p.cost - p.proceeds for p in self.portfolio.longs.values()), ZERO
+        )
         if self._warm_up:
             await self._warm_up_workers()
         for symbol in self.workers:
@@ -376,10 +382,19 @@ class TradingKernel:
         return b.free if b else ZERO
 
     def equity(self) -> Decimal:
-        """Quote balance (free and locked) plus our longs at the last close."""
-        quote = self.balances.get(self.quote)
-        cash = quote.total if quote else ZERO
-        return cash + self.portfolio.market_value(self.marks)
+        """The run's equity from its own fills: starting capital plus every PnL since.
+
+        ``start capital + realized PnL + Σ open (held x last close + proceeds - cost)``.
+        It never mixes an exchange balance snapshot with fills that may not have arrived
+        yet (a balance update can overtake an order's response), and other holdings of the
+        account do not move it: the risk limits judge the bot's own trading.
+        """
+        realized = sum((t.pnl for t in self.portfolio.closed), ZERO)
+        unrealized = ZERO
+        for symbol, pos in self.portfolio.longs.items():
+            mark = self.marks.get(symbol, pos.entry_price)
+            unrealized += pos.held * mark + pos.proceeds - pos.cost
+        return self.start_capital + realized + unrealized
 
     def pending_entries(self) -> int:
         return sum(1 for w in self.workers.values() if w.state.entry_client_id is not None)
