@@ -17,15 +17,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from binance_bot.app import (
-    KILL_FILE,
-    STOP_FILE,
-    RunOptions,
-    Session,
-    install_signal_handlers,
-    write_control_file,
-    write_summary,
-)
 from binance_bot.cli.state import state_of
 from binance_bot.config.redaction import redact
 from binance_bot.monitoring.logs import setup_logging
