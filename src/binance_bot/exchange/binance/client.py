@@ -88,7 +88,10 @@ class BinanceExchangeClient:
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
         await self.rest.start()
-        await self.exchange_info()  # the rules of every symbol, from the copy start() just read
+        if self.rest.info is not None:  # every symbol's rules, from the copy start() just read
+            now = time.monotonic()
+            self._rules.update(self.rest.info.symbols)
+            self._rules_at.update(dict.fromkeys(self.rest.info.symbols, now))
         if self.check_key_permissions and self.rest.can_sign:
             await self.verify_key_permissions()
 

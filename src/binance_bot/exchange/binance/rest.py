@@ -140,6 +140,8 @@ class BinanceRestClient:
         self._cache: TTLCache[Any, Any] = TTLCache(maxsize=4096, ttl=s.cache_ttl)
         self._info_cache: TTLCache[Any, Any] = TTLCache(maxsize=64, ttl=s.exchange_info_ttl)
         self._inflight: dict[Any, asyncio.Future[Any]] = {}
+        self.info: wire.ExchangeInfo | None = None
+        """exchangeInfo as read at start (rate limits and every symbol's rules)."""
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -163,6 +165,7 @@ class BinanceRestClient:
         await self.sync_time()
         if load_limits:
             info = wire.parse_exchange_info(await self.exchange_info())
+            self.info = info
             if info.rate_limits:
                 self.limiter.configure(info.rate_limits)
         if self._sync_task is None and self.settings.time_sync_interval > 0:
