@@ -76,6 +76,7 @@ def build_config(
     maker_fee: str,
     taker_fee: str,
     rules: Path | None,
+    ed25519_public_key: Path | None = None,
 ) -> SimulatorConfig:
     if synthetic and data:
         raise ConfigError("--data and --synthetic exclude each other", key="data")
@@ -89,10 +90,19 @@ def build_config(
         warmup_bars=warmup_bars,
         rules=_rules_file(rules) if rules else {},
     )
+    pem = None
+    if ed25519_public_key is not None:
+        try:
+            pem = ed25519_public_key.read_text()
+        except OSError as exc:
+            raise ConfigError(
+                f"{ed25519_public_key}: cannot read: {exc.strerror}", key="--ed25519-public-key"
+            ) from None
     account = AccountSpec(
         api_key=api_key,
         api_secret=api_secret,
         balances=parse_balances(balances),
+        ed25519_public_key=pem,
         enable_withdrawals=enable_withdrawals,
     )
     return SimulatorConfig(
@@ -186,6 +196,9 @@ def simulator(
     maker_fee: Annotated[str, typer.Option(help="Maker commission rate.")] = "0.001",
     taker_fee: Annotated[str, typer.Option(help="Taker commission rate.")] = "0.001",
     rules: Annotated[Path | None, typer.Option(help="Symbol filters from a saved exchangeInfo JSON.")] = None,
+    ed25519_public_key: Annotated[
+        Path | None, typer.Option(help="PEM public key: the account also accepts Ed25519 signatures.")
+    ] = None,
 ) -> None:
     """Run the local Binance-compatible exchange (REST, streams, WebSocket API) until stopped."""
     generated = api_secret is None
@@ -209,6 +222,7 @@ def simulator(
         maker_fee=maker_fee,
         taker_fee=taker_fee,
         rules=rules,
+        ed25519_public_key=ed25519_public_key,
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_run(config, show_secret=generated))

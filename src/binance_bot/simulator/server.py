@@ -23,9 +23,11 @@ from typing import Any
 
 from aiohttp import web
 
+from binance_bot.exchange.binance import wire
 from binance_bot.simulator.admin import AdminApi
 from binance_bot.simulator.config import FaultSettings, SimulatorConfig
 from binance_bot.simulator.core import SimulatorCore
+from binance_bot.simulator.hub import dumps
 from binance_bot.simulator.rest import RestTransport
 from binance_bot.simulator.ws import StreamTransport, WsApiTransport
 
@@ -105,6 +107,7 @@ class Simulator:
     async def _shutdown(self) -> None:
         self._stopping.set()
         await self._stop_driver()
+        await self._announce_shutdown()
         await self.drop_connections()
         runner, self._runner, self._site = self._runner, None, None
         if runner is not None:
@@ -199,6 +202,21 @@ class Simulator:
     # ------------------------------------------------------------------ faults, connections
     def set_faults(self, settings: FaultSettings) -> None:
         self.core.faults.apply(settings)
+
+    async def _announce_shutdown(self) -> None:
+        """``serverShutdown`` to every client (Binance's warning before a disconnect), then a
+        short wait for the queued messages to go out."""
+        hub = self.core.hub
+        event = {"e": "serverShutdown", "E": self.core.protocol_clock.now_ms()}
+        for conn in hub.market_connections:
+            payload = wire.wrap_combined("!serverShutdown", event) if conn.combined else event
+            conn.outbox.send(dumps(payload), faulty=False)
+        for user in hub.user_connections:
+            user.outbox.send(dumps({"event": event}), faulty=False)
+        outboxes = hub.all_outboxes()
+        if outboxes:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.gather(*(o.wait_closed() for o in outboxes)), 1.0)
 
     async def drop_connections(self) -> int:
         """Close every WebSocket connection now (clients must reconnect)."""

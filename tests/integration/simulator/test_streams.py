@@ -178,3 +178,19 @@ async def test_too_many_incoming_messages_disconnect(simulator: SimulatorHandle)
             replies += 1
         assert replies == 5
         assert ws.closed
+
+
+async def test_clients_hear_server_shutdown(simulator_factory: SimulatorFactory) -> None:
+    sim = await simulator_factory()
+    async with aiohttp.ClientSession() as session:
+        raw = await session.ws_connect(f"{sim.stream_url}/ws/btcusdt@trade")
+        combined = await session.ws_connect(f"{sim.stream_url}/stream?streams=btcusdt@trade")
+        api = await session.ws_connect(sim.ws_api_url)
+        await asyncio.sleep(0.05)
+        await sim.sim.stop()
+        assert (await recv_json(raw))["e"] == "serverShutdown"
+        wrapped = await recv_json(combined)
+        assert wrapped["stream"] == "!serverShutdown" and wrapped["data"]["e"] == "serverShutdown"
+        assert (await recv_json(api))["event"]["e"] == "serverShutdown"
+        for ws in (raw, combined, api):
+            await ws.close()
