@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
@@ -17,6 +18,41 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[rank]
 
 
+LATENCY_BOUNDS_MS: tuple[float, ...] = (1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
+
+
+@dataclass(slots=True)
+class LatencyHistogram:
+    """Observations per latency bucket since start, for Prometheus histograms.
+
+    The sample windows above forget old values (they serve percentiles); a histogram that
+    monitoring exports must count every observation ever made, so it is kept beside them.
+    """
+
+    bounds_ms: tuple[float, ...] = LATENCY_BOUNDS_MS
+    counts: list[int] = field(default_factory=list)
+    count: int = 0
+    sum_ms: float = 0.0
+
+    def __post_init__(self) -> None:
+        if len(self.counts) != len(self.bounds_ms) + 1:
+            self.counts = [0] * (len(self.bounds_ms) + 1)
+
+    def observe(self, ms: float) -> None:
+        self.counts[bisect_left(self.bounds_ms, ms)] += 1  # a value equal to a bound belongs to it
+        self.count += 1
+        self.sum_ms += ms
+
+    def cumulative(self) -> list[tuple[float, int]]:
+        """``(upper bound in ms, observations <= bound)`` per bucket, the last bound ``inf``."""
+        out: list[tuple[float, int]] = []
+        running = 0
+        for bound, n in zip((*self.bounds_ms, float("inf")), self.counts, strict=True):
+            running += n
+            out.append((bound, running))
+        return out
+
+
 @dataclass(slots=True)
 class EngineMetrics:
     bars_processed: int = 0
@@ -27,14 +63,18 @@ class EngineMetrics:
     malformed_events: int = 0
     bar_to_order_ms: deque[float] = field(default_factory=lambda: deque(maxlen=10_000))
     bar_handling_ms: deque[float] = field(default_factory=lambda: deque(maxlen=10_000))
+    bar_to_order_histogram: LatencyHistogram = field(default_factory=LatencyHistogram)
+    bar_handling_histogram: LatencyHistogram = field(default_factory=LatencyHistogram)
 
     def bar(self, symbol: str, handling_ms: float) -> None:
         self.bars_processed += 1
         self.bars_by_symbol[symbol] += 1
         self.bar_handling_ms.append(handling_ms)
+        self.bar_handling_histogram.observe(handling_ms)
 
     def bar_to_order(self, ms: float) -> None:
         self.bar_to_order_ms.append(ms)
+        self.bar_to_order_histogram.observe(ms)
 
     def entry_refused(self, reason: str) -> None:
         self.entries_refused[reason.split(":")[0]] += 1

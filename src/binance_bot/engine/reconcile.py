@@ -92,6 +92,7 @@ async def catch_up(k: TradingKernel, *, initial: bool = False) -> None:
     for symbol in k.rules:
         await _replay_trades(k, symbol)
     for symbol, worker in k.workers.items():
+        worker.adopt_protection()
         pos = k.portfolio.position(symbol)
         if pos is not None and pos.held > 0 and not worker.is_protected() and not initial_skip(k, worker):
             log.warning("%s: long without protection on the exchange: placing it", symbol)

@@ -184,18 +184,34 @@ class SymbolWorker:
         return order
 
     # ------------------------------------------------------------------ protection
-    def is_protected(self) -> bool:
-        pos = self.k.portfolio.position(self.symbol)
-        if pos is None or not pos.protection_list_client_id:
-            return False
+    def protection_legs(self) -> list[Order]:
+        """Our open protective orders on this symbol (the OCO legs, ``-tp`` and ``-sl``)."""
+        legs = []
         for coid, order in self.k.orders.orders_by_client_id.items():
-            if (
-                order.symbol == self.symbol
-                and coid.startswith(pos.protection_list_client_id.removesuffix("-oco"))
-                and order.is_open
-            ):
-                return True
-        return False
+            if order.symbol == self.symbol and order.is_open and order.side is Side.SELL:
+                parsed = parse_client_order_id(coid)
+                if parsed is not None and parsed[3] in ("tp", "sl"):
+                    legs.append(order)
+        return legs
+
+    def is_protected(self) -> bool:
+        return bool(self.protection_legs())
+
+    def adopt_protection(self) -> None:
+        """After a restart: recognise the OCO still working on the exchange as ours."""
+        pos = self.k.portfolio.position(self.symbol)
+        legs = self.protection_legs()
+        if pos is None or not legs:
+            return
+        coid = legs[0].client_order_id
+        pos.protection_list_client_id = coid.rsplit("-", 1)[0] + "-oco"
+        pos.protection_list_id = legs[0].order_list_id
+        for leg in legs:
+            if leg.type is OrderType.STOP_LOSS_LIMIT:
+                pos.stop_limit_price = leg.price
+                pos.stop_price = leg.stop_price
+            elif leg.type is OrderType.LIMIT_MAKER:
+                pos.take_profit_price = leg.price
 
     async def protect(self) -> None:
         """Place the OCO that guards the position on the exchange."""
@@ -260,6 +276,10 @@ class SymbolWorker:
             if not await k.orders.cancel_list(self.symbol, pos.protection_list_client_id):
                 return  # try again at the next bar
             pos.protection_list_client_id = ""
+        # A leg can outlive its list: once a stop triggers, the list is done but the
+        # stop-limit may still rest unfilled, holding the base asset. Cancel what is left.
+        if not await self._cancel_open_sells():
+            return
         pos = k.portfolio.position(self.symbol)
         if pos is None:
             return  # a protective leg filled meanwhile: the position is already closed
@@ -309,9 +329,15 @@ class SymbolWorker:
         )
         k.notify("exit", symbol=self.symbol, reason=trade.exit_reason, pnl=str(trade.pnl))
         # leftover protection legs (a partial exit closed it): make sure nothing is left working
-        for coid, order in list(k.orders.orders_by_client_id.items()):
+        await self._cancel_open_sells()
+
+    async def _cancel_open_sells(self) -> bool:
+        """Cancel every open SELL of ours on this symbol; False if one could not be cancelled."""
+        ok = True
+        for coid, order in list(self.k.orders.orders_by_client_id.items()):
             if order.symbol == self.symbol and order.is_open and order.side is Side.SELL:
-                await k.orders.cancel(self.symbol, coid)
+                ok = await self.k.orders.cancel(self.symbol, coid) and ok
+        return ok
 
     async def on_order(self, order: Order) -> None:
         """An order of ours changed status."""
