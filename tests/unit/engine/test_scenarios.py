@@ -18,8 +18,9 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
-from binance_bot.model import OrderStatus, OrderType, Side
 from tests.unit.engine.harness import Harness, bars_from, flat_closes
+
+from binance_bot.model import OrderStatus, OrderType, Side
 
 ENTRY_ROWS = [*flat_closes([100, 100, 100, 99, 98, 99, 101]), (101, 101.5, 100.5, 101.2)]
 HELD = D("24.72771753")
