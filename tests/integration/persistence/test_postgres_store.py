@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.unit.persistence.store_contract import check_store_contract
 
 from binance_bot.persistence import SqlStateStore
-from tests.unit.persistence.store_contract import check_store_contract
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
