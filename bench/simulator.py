@@ -168,10 +168,10 @@ def _place_and_cancel(price: str) -> Request:
         async with session.post(
             URL(f"{base}/api/v3/order?{_signed(params)}", encoded=True), headers=headers
         ) as resp:
-            await resp.read()
+            placed = await resp.json()
             if resp.status != 200:
                 return False
-        cancel = _signed({"symbol": "BTCUSDT", "origClientOrderId": cid})
+        cancel = _signed({"symbol": "BTCUSDT", "orderId": str(placed["orderId"])})
         async with session.delete(
             URL(f"{base}/api/v3/order?{cancel}", encoded=True), headers=headers
         ) as resp:

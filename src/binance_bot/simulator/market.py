@@ -209,6 +209,9 @@ class Market:
         self.interval_ms = next(iter(tapes.values())).interval_ms
         self.feeds: dict[str, SymbolFeed] = {}
         self._agg_cache: dict[tuple[str, str, int], dict[int, Bar]] = {}
+        self._depth_cache: dict[
+            str, tuple[int, int, list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]]
+        ] = {}
         self._now = start_ms
         for symbol in sorted(tapes):
             rules = engine.rules(symbol)
@@ -367,8 +370,13 @@ class Market:
         self, symbol: str, limit: int
     ) -> tuple[list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]]:
         """A synthetic book around the last price: ``spread_bps`` wide (at least one tick), one
-        tick between levels, quantities on the step grid that vary with the level and update."""
+        tick between levels, quantities on the step grid that vary with the level and update.
+
+        The book changes only with a price event, so it is built once per event (and depth)."""
         feed = self.feeds[symbol]
+        cached = self._depth_cache.get(symbol)
+        if cached is not None and cached[0] == feed.update_id and cached[1] >= limit:
+            return cached[2][:limit], cached[3][:limit]
         price = feed.last_price
         if price is None:
             return [], []
@@ -384,6 +392,7 @@ class Market:
             if bid_ticks - level >= 1:
                 bids.append((self._price(bid_ticks - level, tick), self._level_qty(feed, base, 0, level)))
             asks.append((self._price(ask_ticks + level, tick), self._level_qty(feed, base, 1, level)))
+        self._depth_cache[symbol] = (feed.update_id, limit, bids, asks)
         return bids, asks
 
     @staticmethod
