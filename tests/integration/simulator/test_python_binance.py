@@ -98,6 +98,12 @@ async def test_market_order_fills_on_the_next_price_event(
     btc = await client.get_asset_balance(asset="BTC")
     assert Decimal(btc["free"]) == Decimal("1") + Decimal("0.002") - Decimal(trades[0]["commission"])
 
+    queued = await client.order_market_buy(symbol="BTCUSDT", quantity="0.001")
+    canceled = await client.cancel_order(symbol="BTCUSDT", orderId=queued["orderId"])
+    assert canceled["status"] == "CANCELED"  # a MARKET order waits for the next price event
+    usdt = await client.get_asset_balance(asset="USDT")
+    assert Decimal(usdt["locked"]) == 0
+
     sold = await client.order_market_sell(symbol="BTCUSDT", quoteOrderQty="50")
     await simulator.advance(bars=1)
     sold = await client.get_order(symbol="BTCUSDT", orderId=sold["orderId"])

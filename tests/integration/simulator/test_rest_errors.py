@@ -16,6 +16,7 @@ from binance_bot.simulator import MarketSpec
 
 ORDER = "/api/v3/order"
 
+LEGACY_ETH = replace(default_symbol_rules("ETHUSDT"), notional_filter_name="MIN_NOTIONAL")
 TIGHT_BTC = replace(
     default_symbol_rules("BTCUSDT"), market_max_qty=Decimal("0.5"), max_num_orders=3, max_num_algo_orders=1
 )
@@ -23,8 +24,11 @@ TIGHT_BTC = replace(
 
 @pytest.fixture
 async def tight(simulator_factory: SimulatorFactory) -> SimulatorHandle:
-    """BTCUSDT with a MARKET_LOT_SIZE cap of 0.5 and at most 3 open orders, 1 of them a stop."""
-    market = MarketSpec(symbols=SYMBOLS, warmup_bars=WARMUP_BARS, rules={"BTCUSDT": TIGHT_BTC})
+    """BTCUSDT with a MARKET_LOT_SIZE cap of 0.5 and at most 3 open orders, 1 of them a stop;
+    ETHUSDT with the legacy MIN_NOTIONAL filter instead of NOTIONAL."""
+    market = MarketSpec(
+        symbols=SYMBOLS, warmup_bars=WARMUP_BARS, rules={"BTCUSDT": TIGHT_BTC, "ETHUSDT": LEGACY_ETH}
+    )
     return await simulator_factory(market=market)
 
 
@@ -83,6 +87,21 @@ async def test_filter_failures(tight: SimulatorHandle) -> None:
         status, _, _ = await tight.request("POST", ORDER, _limit("BUY", "0.001", near), signed=True)
         assert status == 200
     await _expect(tight, "POST", ORDER, _limit("BUY", "0.001", near), -1013, "Filter failure: MAX_NUM_ORDERS")
+
+
+async def test_legacy_min_notional(tight: SimulatorHandle) -> None:
+    price = (await _price(tight, "ETHUSDT")).quantize(Decimal("0.01"))
+    small = {
+        "symbol": "ETHUSDT",
+        "side": "BUY",
+        "type": "LIMIT",
+        "timeInForce": "GTC",
+        "quantity": "0.0001",
+        "price": str(price),
+    }
+    await _expect(tight, "POST", ORDER, small, -1013, "Filter failure: MIN_NOTIONAL")
+    _, _, info = await tight.request("GET", "/api/v3/exchangeInfo", {"symbol": "ETHUSDT"})
+    assert "MIN_NOTIONAL" in {f["filterType"] for f in info["symbols"][0]["filters"]}
 
 
 async def test_max_algo_orders(tight: SimulatorHandle) -> None:
