@@ -433,6 +433,8 @@ class TradingKernel:
         worker = self.workers.get(fill.symbol)
         if worker is not None:
             await worker.on_fill(fill, order)
+        else:
+            self.store.commit_fill(fill)
 
     async def _route_order(self, order: Order) -> None:
         worker = self.workers.get(order.symbol)

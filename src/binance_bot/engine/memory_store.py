@@ -110,6 +110,24 @@ class MemoryStateStore:
         self._fills[key] = fill
         return True
 
+    def has_fill(self, symbol: str, trade_id: int) -> bool:
+        return (symbol, trade_id) in self._fills
+
+    def commit_fill(
+        self,
+        fill: Fill,
+        *,
+        position: Position | None = None,
+        closed: tuple[str, ClosedTrade] | None = None,
+    ) -> bool:
+        if not self.record_fill(fill):
+            return False
+        if position is not None:
+            self.save_position(position)
+        if closed is not None:
+            self.close_position(*closed)
+        return True
+
     def fills(self, *, symbol: str | None = None, client_order_id: str | None = None) -> list[Fill]:
         return sorted(
             (

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from binance_bot.engine.crashpoints import crash_point
 from binance_bot.engine.ids import client_order_id
 from binance_bot.engine.ports import Clock, ExchangeClient
 from binance_bot.errors import (
@@ -72,6 +73,7 @@ class OrderManager:
         self._on_reject = on_reject
         self.counters = OrderCounters()
         self.orders_by_client_id: dict[str, Order] = {}
+        self._seen: set[tuple[str, int]] = set()
 
     # ------------------------------------------------------------------ ids
     def next_id(self, symbol: str, suffix: str = "") -> tuple[int, str]:
@@ -95,9 +97,12 @@ class OrderManager:
             stop_price=request.stop_price,
         )
         self.store.record_intent(intent)
+        crash_point("intent_written")
         for attempt in range(1, MAX_SEND_ATTEMPTS + 1):
             try:
+                crash_point("order_in_flight")
                 order = await self.exchange.place_order(request)
+                crash_point("acknowledged")
             except OrderRejected as exc:  # InsufficientFunds included: record, never retry
                 await self._rejected(intent, exc)
                 return None
@@ -163,6 +168,7 @@ class OrderManager:
         for attempt in range(1, MAX_SEND_ATTEMPTS + 1):
             try:
                 order_list = await self.exchange.place_oco(request)
+                crash_point("protection_sent")
             except OrderRejected as exc:
                 for coid, *_ in legs:
                     self.store.update_intent(
@@ -247,8 +253,13 @@ class OrderManager:
         await self._on_order(order)
 
     async def fill(self, fill: Fill, order: Order | None = None) -> None:
-        if self.store.record_fill(fill):
-            await self._on_fill(fill, order)
+        """Hand a fill on once. The handler stores it atomically with its effect
+        (``store.commit_fill``); until then it counts as unseen, so a crash replays it."""
+        key = (fill.symbol, fill.trade_id)
+        if key in self._seen or self.store.has_fill(fill.symbol, fill.trade_id):
+            return
+        self._seen.add(key)
+        await self._on_fill(fill, order)
 
     async def _lookup(self, symbol: str, coid: str) -> Order | None:
         try:

@@ -170,6 +170,16 @@ class StateStore(Protocol):
 
     def record_fill(self, fill: Fill) -> bool: ...
 
+    def has_fill(self, symbol: str, trade_id: int) -> bool: ...
+
+    def commit_fill(
+        self,
+        fill: Fill,
+        *,
+        position: Position | None = None,
+        closed: tuple[str, ClosedTrade] | None = None,
+    ) -> bool: ...
+
     def last_fill_time(self, symbol: str) -> int | None: ...
 
     def save_position(self, position: Position) -> None: ...

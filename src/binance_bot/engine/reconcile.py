@@ -124,7 +124,7 @@ async def _replay_trades(k: TradingKernel, symbol: str) -> None:
             continue  # not ours (a manual trade, or another program's)
         if not fill.client_order_id:
             fill = Fill(**{**_fill_fields(fill), "client_order_id": order.client_order_id})
-        if k.store.record_fill(fill):
+        if not k.store.has_fill(symbol, fill.trade_id):
             log.warning(
                 "%s: adopting a fill made while away: %s %s @ %s",
                 symbol,
@@ -132,8 +132,7 @@ async def _replay_trades(k: TradingKernel, symbol: str) -> None:
                 fill.qty,
                 fill.price,
             )
-            if symbol in k.workers:
-                await k.workers[symbol].on_fill(fill, order)
+            await k.orders.fill(fill, order)
 
 
 def _fill_fields(fill: Fill) -> dict[str, object]:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from binance_bot.engine.crashpoints import crash_point
 from binance_bot.engine.ids import parse_client_order_id
 from binance_bot.model import (
     Bar,
@@ -303,7 +304,8 @@ class SymbolWorker:
         k = self.k
         if fill.side is Side.BUY:
             pos = k.portfolio.apply_buy(fill)
-            k.store.save_position(pos.to_position())
+            crash_point("filled")
+            k.store.commit_fill(fill, position=pos.to_position())
             k.notify("fill", symbol=fill.symbol, side="BUY", qty=str(fill.qty), price=str(fill.price))
             return
         pos = k.portfolio.position(self.symbol)
@@ -311,12 +313,12 @@ class SymbolWorker:
             suffix = (parse_client_order_id(fill.client_order_id) or ("", "", 0, ""))[3]
             pos.exit_reason = {"tp": "take_profit", "sl": "stop_loss"}.get(suffix, "external")
         trade = k.portfolio.apply_sell(fill)
-        k.notify("fill", symbol=fill.symbol, side="SELL", qty=str(fill.qty), price=str(fill.price))
         if trade is None:
-            if pos is not None:
-                k.store.save_position(pos.to_position())
+            k.store.commit_fill(fill, position=pos.to_position() if pos is not None else None)
+            k.notify("fill", symbol=fill.symbol, side="SELL", qty=str(fill.qty), price=str(fill.price))
             return
-        k.store.close_position(k.run_id, trade)
+        k.store.commit_fill(fill, closed=(k.run_id, trade))
+        k.notify("fill", symbol=fill.symbol, side="SELL", qty=str(fill.qty), price=str(fill.price))
         k.risk.on_exit(self.symbol, stopped_out=trade.exit_reason == "stop_loss", bar_close_ms=fill.time)
         self.state.exit_client_id = None
         k.metrics.trade_closed(trade)

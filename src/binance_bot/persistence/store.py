@@ -211,9 +211,8 @@ class SqlStateStore:
         self._conn.commit()
         return [_order(r) for r in rows]
 
-    def record_fill(self, fill: Fill) -> bool:
-        """Store a fill once; returns False when (symbol, trade id) was already recorded."""
-        stmt = (
+    def _fill_insert(self, fill: Fill) -> Any:
+        return (
             self._insert(t.fills)
             .values(
                 symbol=fill.symbol,
@@ -231,9 +230,50 @@ class SqlStateStore:
             .on_conflict_do_nothing(index_elements=[t.fills.c.symbol, t.fills.c.trade_id])
             .returning(t.fills.c.trade_id)
         )
-        inserted = self._conn.execute(stmt).first() is not None  # rowcount is unreliable here
+
+    def record_fill(self, fill: Fill) -> bool:
+        """Store a fill once; returns False when (symbol, trade id) was already recorded."""
+        inserted = self._conn.execute(self._fill_insert(fill)).first() is not None  # rowcount is unreliable
         self._conn.commit()
         return inserted
+
+    def has_fill(self, symbol: str, trade_id: int) -> bool:
+        found = self._conn.execute(
+            select(t.fills.c.trade_id).where(t.fills.c.symbol == symbol, t.fills.c.trade_id == trade_id)
+        ).first()
+        self._conn.commit()
+        return found is not None
+
+    def commit_fill(
+        self,
+        fill: Fill,
+        *,
+        position: Position | None = None,
+        closed: tuple[str, ClosedTrade] | None = None,
+    ) -> bool:
+        """Record a fill together with its effect, in ONE transaction.
+
+        A fill and the position it changes must never be stored apart: a crash between
+        the two would either lose the position (fill seen, position not saved) or count
+        the fill twice on restart. ``position`` is the long after the fill; ``closed`` is
+        ``(run_id, trade)`` when the fill closed it. Returns False (and changes nothing)
+        when the fill was already recorded.
+        """
+        try:
+            if self._conn.execute(self._fill_insert(fill)).first() is None:
+                self._conn.rollback()
+                return False
+            if position is not None:
+                self._conn.execute(self._position_upsert(position))
+            if closed is not None:
+                run_id, trade = closed
+                self._conn.execute(self._trade_insert(run_id, trade))
+                self._conn.execute(t.positions.delete().where(t.positions.c.symbol == trade.symbol))
+            self._conn.commit()
+        except BaseException:
+            self._conn.rollback()
+            raise
+        return True
 
     def fills(self, *, symbol: str | None = None, client_order_id: str | None = None) -> list[Fill]:
         stmt = select(t.fills).order_by(t.fills.c.time, t.fills.c.trade_id)
@@ -253,7 +293,7 @@ class SqlStateStore:
         return None if value is None else int(value)
 
     # ------------------------------------------------------------------ positions and trades
-    def save_position(self, position: Position) -> None:
+    def _position_upsert(self, position: Position) -> Any:
         values = {
             "symbol": position.symbol,
             "qty": position.qty,
@@ -268,7 +308,10 @@ class SqlStateStore:
         }
         keep = {k: v for k, v in values.items() if k != "symbol"}
         stmt = self._insert(t.positions).values(**values)
-        self._run(stmt.on_conflict_do_update(index_elements=[t.positions.c.symbol], set_=keep))
+        return stmt.on_conflict_do_update(index_elements=[t.positions.c.symbol], set_=keep)
+
+    def save_position(self, position: Position) -> None:
+        self._run(self._position_upsert(position))
 
     def delete_position(self, symbol: str) -> None:
         self._run(t.positions.delete().where(t.positions.c.symbol == symbol))
@@ -278,23 +321,25 @@ class SqlStateStore:
         self._conn.commit()
         return {r["symbol"]: _position(r) for r in rows}
 
+    @staticmethod
+    def _trade_insert(run_id: str, trade: ClosedTrade) -> Any:
+        return insert(t.trades).values(
+            run_id=run_id,
+            symbol=trade.symbol,
+            entry_time=trade.entry_time,
+            exit_time=trade.exit_time,
+            entry_price=trade.entry_price,
+            exit_price=trade.exit_price,
+            qty=trade.qty,
+            cost=trade.cost,
+            proceeds=trade.proceeds,
+            fees_quote=trade.fees_quote,
+            exit_reason=trade.exit_reason,
+        )
+
     def close_position(self, run_id: str, trade: ClosedTrade) -> None:
         """Record the round trip and drop the open position in one transaction."""
-        self._conn.execute(
-            insert(t.trades).values(
-                run_id=run_id,
-                symbol=trade.symbol,
-                entry_time=trade.entry_time,
-                exit_time=trade.exit_time,
-                entry_price=trade.entry_price,
-                exit_price=trade.exit_price,
-                qty=trade.qty,
-                cost=trade.cost,
-                proceeds=trade.proceeds,
-                fees_quote=trade.fees_quote,
-                exit_reason=trade.exit_reason,
-            )
-        )
+        self._conn.execute(self._trade_insert(run_id, trade))
         self._conn.execute(t.positions.delete().where(t.positions.c.symbol == trade.symbol))
         self._conn.commit()
 
