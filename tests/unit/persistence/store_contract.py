@@ -126,20 +126,6 @@ def check_store_contract(store: SqlStateStore) -> None:
     assert [t.exit_time for t in store.trades(run_id="r1")] == [9, 13]
 
     store.record_equity("r1", time=9, equity=D("10100.5"), free_quote=D("10100.5"), positions_value=D("0"))
-    # a fill and its effect land together, once
-    buy = replace(fill, trade_id=100, time=12)
-    opened = replace(pos, opened_at=12)
-    assert store.has_fill("BTCUSDT", 100) is False
-    assert store.commit_fill(buy, position=opened) is True
-    assert store.has_fill("BTCUSDT", 100) is True
-    assert store.positions() == {"BTCUSDT": opened}
-    assert store.commit_fill(buy, position=replace(opened, qty=D("9"))) is False
-    assert store.positions() == {"BTCUSDT": opened}
-    sell = replace(fill, trade_id=101, side=Side.SELL, time=13)
-    assert store.commit_fill(sell, closed=("r1", replace(trade, entry_time=12, exit_time=13))) is True
-    assert store.positions() == {}
-    assert [t.exit_time for t in store.trades(run_id="r1")] == [9, 13]
-
     store.record_equity("r1", time=9, equity=D("10100.6"), free_quote=D("10100.6"), positions_value=D("0"))
     assert store.equity_curve("r1") == [(9, D("10100.6"))]
 
