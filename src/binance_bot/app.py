@@ -3,7 +3,9 @@
 * **paper** (no keys needed): the embedded Binance-compatible simulator runs in this process
   on a free loopback port, replaying candle files (``--data``) or the seeded synthetic market,
   accelerated by ``--speed``; the bot talks to it with the real Binance client over HTTP and
-  WebSocket, so paper trading exercises exactly the code that trades live.
+  WebSocket, so paper trading exercises exactly the code that trades live. With
+  ``api.base_url`` (and keys) set, paper mode uses that simulator instead, e.g. one started
+  with ``binance-bot simulator`` that outlives the bot.
 * **testnet** / **live**: the Binance client against Binance's URLs with the configured keys.
   Live trading needs ``mode: live`` *and* an explicit confirmation flag.
 
@@ -20,7 +22,7 @@ import json
 import logging
 import secrets
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,7 @@ from binance_bot.engine.selection import select_symbols
 from binance_bot.errors import ConfigError
 from binance_bot.exchange import BinanceConnector
 from binance_bot.model import Mode
+from binance_bot.monitoring.hub import Monitoring
 from binance_bot.persistence import SqlStateStore
 from binance_bot.strategy import make_strategy
 
@@ -78,6 +81,11 @@ class Session:
         self._market: Any = None
         self._user: Any = None
         self.notifiers: list[Callable[[str, dict[str, Any]], None]] = []
+        # event counters and the webhook see every notice of the run, dashboard or not
+        self.monitoring = Monitoring(config.monitoring)
+        self.notifiers.extend(self.monitoring.notifiers)
+        # awaited when the session ends, after the kernel has stopped (e.g. the dashboard)
+        self.closers: list[Callable[[], Awaitable[Any]]] = []
 
     # ------------------------------------------------------------------ assembly
     async def _start_simulator(self) -> BotConfig:
@@ -128,7 +136,7 @@ class Session:
             raise ConfigError(
                 "mode: live trades real money: add --i-understand-live-trading to confirm", key="mode"
             )
-        if self.mode is Mode.PAPER:
+        if self.mode is Mode.PAPER and not cfg.api.base_url:
             cfg = await self._start_simulator()
         self.config = cfg
         self.connector = BinanceConnector.from_config(cfg)
@@ -161,6 +169,7 @@ class Session:
             notifier=self._notify,
         )
         self.control = Control(self.kernel)
+        await self.monitoring.start()
         await self.kernel.start()
         self._watch = asyncio.create_task(self._watch_control_files())
         if self.options.on_started is not None:
@@ -176,6 +185,12 @@ class Session:
                 await self._watch
         if self.kernel is not None:
             await self.kernel.shutdown(status="killed" if self.kernel.killed else "stopped")
+        for close in reversed(self.closers):
+            try:
+                await close()
+            except Exception:
+                log.exception("closing %r failed", close)
+        await self.monitoring.close()
         for stream in (self._market, self._user):
             if stream is not None:
                 with contextlib.suppress(Exception):
