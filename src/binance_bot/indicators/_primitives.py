@@ -209,8 +209,17 @@ def aligned_blocks(x: Tensor, t0: int, t1: int, n: int, ws: Workspace, tag: str)
 def window_sum(x: Tensor, t0: int, t1: int, n: int, ws: Workspace, tag: str = "s") -> Tensor:
     """Sums of the ``n`` bars ending at each bar of ``[t0, t1)``, as a ``[rows, t1 - t0]`` view.
 
-    Bars before ``n - 1`` hold partial sums; the caller marks them as warm-up.
+    Bars before ``n - 1`` hold partial sums; the caller marks them as warm-up. Windows of
+    up to three bars are summed directly, in fewer passes than the block prefix sums.
     """
+    if n <= 3 and t0 >= n - 1:
+        if n == 1:
+            return x[:, t0:t1]
+        direct = ws.get(f"_wsum_d_{tag}", x.shape[0], t1 - t0)
+        torch.add(x[:, t0:t1], x[:, t0 - 1 : t1 - 1], out=direct)
+        if n == 3:
+            direct.add_(x[:, t0 - 2 : t1 - 2])
+        return direct
     blocks, j0 = aligned_blocks(x, t0, t1, n, ws, tag)
     rows, m, _ = blocks.shape
     prefix = ws.get(f"_wsum_p_{tag}", rows, m, n)

@@ -92,6 +92,11 @@ def _zero_where_not_positive(values: Tensor, test: Tensor) -> None:
         values.masked_fill_(test <= 0.0, 0.0)
 
 
+def _zero_like(t: Tensor) -> Tensor:
+    """A zero that broadcasts to ``t`` without memory (for ``addcdiv``'s ``input``)."""
+    return torch.zeros((), dtype=t.dtype, device=t.device).expand_as(t)
+
+
 def _true_range(tile: Tile, sources: tuple[str, ...]) -> Tensor:
     """The tile's true range, computed once for all kernels of the request that use it."""
     key = "tr:" + ",".join(sources)
@@ -125,7 +130,7 @@ class _Sma(Kernel):
         if t1 <= self.lookback:
             out.fill_(_NAN)
             return
-        torch.div(window_sum(tile.inputs[self.sources[0]], t0, t1, n, tile.ws), n, out=out)
+        torch.mul(window_sum(tile.inputs[self.sources[0]], t0, t1, n, tile.ws), 1.0 / n, out=out)
         if tile.first:
             _warmup(out, n - 1)
 
@@ -213,8 +218,7 @@ class _Rsi(Kernel):
         else:
             linear_scan(flat, d, self._state, avg.view(2 * rows, width), ws, scale=1.0 / n)
         self._state = avg.view(2 * rows, width)[:, -1].clone()
-        torch.div(avg[0], avg[1], out=out)
-        out.mul_(100.0)
+        torch.addcdiv(_zero_like(out), avg[0], avg[1], value=100.0, out=out)
         _zero_where_not_positive(out, avg[1])
         if tile.first:
             _warmup(out, n)
@@ -423,6 +427,7 @@ class _Adx(Kernel):
         self.names = (name,)
         self._sums: Tensor | None = None
         self._adx: Tensor | None = None
+        self._moving_from: Tensor | None = None
 
     @property
     def lookback(self) -> int:
@@ -431,6 +436,7 @@ class _Adx(Kernel):
     def begin(self, rows: int, ws: Workspace) -> None:
         self._sums = None
         self._adx = None
+        self._moving_from = None
 
     def step(self, tile: Tile) -> None:
         n, t0, t1, ws = self.n, tile.t0, tile.t1, tile.ws
@@ -440,7 +446,6 @@ class _Adx(Kernel):
             return
         rows, width = tile.rows, t1 - t0
         high, low, _ = (tile.inputs[s] for s in self.sources)
-        moves = ws.get("adx_moves", 3, rows, width)  # -DM, +DM, true range
         up = ws.get("adx_up", rows, width)
         down = ws.get("adx_down", rows, width)
         tmp = ws.get("adx_tmp", rows, width)
@@ -453,71 +458,81 @@ class _Adx(Kernel):
             down[:, 0].zero_()
         # -DM where the fall beats both zero and the rise, +DM where the rise beats both
         # (float 0/1 masks: comparisons into bool tensors are several times slower)
+        moves = ws.get("adx_moves", 2, rows, width)
         torch.clamp(up, min=0.0, out=tmp)
         torch.gt(down, tmp, out=tmp)
         torch.mul(down, tmp, out=moves[0])
         torch.clamp(down, min=0.0, out=tmp)
         torch.gt(up, tmp, out=tmp)
         torch.mul(up, tmp, out=moves[1])
-        moves[2].copy_(_true_range(tile, self.sources))
-        flat = moves.view(3 * rows, width)
-        sums = ws.get("adx_sums", 3, rows, width)
+        # Smoothing is linear and at most one DM is non-zero per bar, so smoothing
+        # +DM - -DM and +DM + -DM (both exact here) gives the difference and the sum of
+        # the DIs' numerators; the true range cancels out of DX = 100 |-DI - +DI| / (-DI + +DI).
+        torch.add(moves[0], moves[1], out=moves[1])
+        torch.sub(moves[1], moves[0], alpha=2.0, out=moves[0])
+        flat = moves.view(2 * rows, width)
+        sums = ws.get("adx_sums", 2, rows, width)
         if tile.first:
             seeds = flat[:, 1:n].sum(dim=1)
             flat[:, : n - 1].zero_()
             flat[:, n - 1] = seeds
-        linear_scan(flat, 1.0 - 1.0 / n, self._sums, sums.view(3 * rows, width), ws)
-        self._sums = sums.view(3 * rows, width)[:, -1].clone()
-        # DX = 100 |-DI - +DI| / (-DI + +DI); the true range cancels out of the ratio
-        minus, plus, rng = sums[0], sums[1], sums[2]
-        dx = down
-        total = up
-        torch.add(minus, plus, out=total)
-        torch.sub(minus, plus, out=dx)
-        dx.abs_()
-        dx.div_(total)
-        dx.mul_(100.0)
-        valid = self._valid(rng, total)
+        linear_scan(flat, 1.0 - 1.0 / n, self._sums, sums.view(2 * rows, width), ws)
+        self._sums = sums.view(2 * rows, width)[:, -1].clone()
+        ratio = up  # |DI difference| / DI sum; DX is 100 times this
+        torch.div(sums[0], sums[1], out=ratio)
+        ratio.abs_()
+        valid = self._valid(tile, sums[1])
         first = 0
         if tile.first:
             first = 2 * n
-            window = (
-                dx[:, n : 2 * n] if valid is None else torch.where(valid[:, n : 2 * n], dx[:, n : 2 * n], 0.0)
-            )
-            self._adx = window.sum(dim=1) / n
+            window = ratio[:, n : 2 * n]
+            if valid is not None:
+                window = torch.where(valid[:, n : 2 * n], window, 0.0)
+            self._adx = window.sum(dim=1) * (100.0 / n)
             out[:, 2 * n - 1] = self._adx
-        self._smooth(dx, valid, first, out, ws)
+        self._smooth(ratio, valid, first, out, ws)
         if tile.first:
             _warmup(out, 2 * n - 1)
 
-    @staticmethod
-    def _valid(rng: Tensor, total: Tensor) -> Tensor | None:
-        """Bars where TA-Lib computes a DX (smoothed range and directional sum not zero), or
-        None when that is every bar, which two reductions prove in almost every tile."""
-        if bool(torch.amin(rng) > 0.0) and bool(torch.amin(total) > 0.0):
+    def _valid(self, tile: Tile, total: Tensor) -> Tensor | None:
+        """Bars where TA-Lib computes a DX: smoothed range and DI sum not zero. The smoothed
+        range is zero only until the first bar that moves at all, so after that only the DI
+        sum matters; None when every bar is valid, which one reduction proves almost always."""
+        starts = self._moving_from
+        if starts is None or not bool((starts <= tile.t0).all()):
+            tr = _true_range(tile, self.sources)
+            pos = torch.arange(tile.t0, tile.t1, device=tr.device)
+            big = torch.tensor(tile.t1 + 1, device=tr.device)
+            found = torch.where(tr > 0.0, pos, big).amin(dim=1)
+            starts = found if starts is None else torch.minimum(starts, found)
+            self._moving_from = starts
+        # the smoothed range is non-zero from the first moving bar on (bar 0 has no range)
+        ranged = bool((starts <= max(tile.t0, self.n)).all())
+        if ranged and bool(torch.amin(total) > 0.0):
             return None
-        return (rng != 0.0) & (total != 0.0)
+        pos = torch.arange(tile.t0, tile.t1, device=total.device)
+        return (total != 0.0) & (pos >= starts.unsqueeze(-1))
 
-    def _smooth(self, dx: Tensor, valid: Tensor | None, first: int, out: Tensor, ws: Workspace) -> None:
+    def _smooth(self, ratio: Tensor, valid: Tensor | None, first: int, out: Tensor, ws: Workspace) -> None:
         """ADX = (ADX * (n - 1) + DX) / n over the bars from ``first`` on; a bar TA-Lib skips
         repeats the previous ADX."""
         n = self.n
-        dx = dx[:, first:]
+        ratio = ratio[:, first:]
         dst = out[:, first:]
-        if dx.shape[1] == 0:
+        if ratio.shape[1] == 0:
             return
-        d = (n - 1) / n
+        d, scale = (n - 1) / n, 100.0 / n
         if valid is None:
-            linear_scan(dx, d, self._adx, dst, ws, scale=1.0 / n)
+            linear_scan(ratio, d, self._adx, dst, ws, scale=scale)
             self._adx = dst[:, -1].clone()
             return
         valid = valid[:, first:]
         assert self._adx is not None  # set by the first tile
-        for r in range(dx.shape[0]):
+        for r in range(ratio.shape[0]):
             keep = valid[r]
-            kept = dx[r][keep].unsqueeze(0)
+            kept = ratio[r][keep].unsqueeze(0)
             smoothed = torch.empty_like(kept)
-            linear_scan(kept, d, self._adx[r : r + 1], smoothed, ws, scale=1.0 / n)
+            linear_scan(kept, d, self._adx[r : r + 1], smoothed, ws, scale=scale)
             # bar t shows the ADX after the last valid bar up to t (or the carried one)
             count = keep.to(torch.int64).cumsum(dim=0)
             dst[r] = torch.cat((self._adx[r : r + 1], smoothed[0]))[count]
@@ -563,18 +578,21 @@ class _Stoch(Kernel):
         span = ws.get("stoch_span", rows, width)
         torch.sub(close[:, k_from:t1], lowest, out=fast_k)
         torch.sub(highest, lowest, out=span)
-        span.div_(100.0)
-        fast_k.div_(span)
+        torch.addcdiv(_zero_like(fast_k), fast_k, span, value=100.0, out=fast_k)
         if bool(torch.amin(span) <= 0.0):  # TA-Lib: %K is 0 where the range is empty
             fast_k.masked_fill_(span == 0.0, 0.0)
         if k_from == 0:
             fast_k[:, : self.fastk - 1].zero_()
         slow_k = ws.get("stoch_slowk", rows, t1 - d_from)
-        torch.div(window_sum(fast_k, d_from - k_from, width, self.slowk, ws, "k"), self.slowk, out=slow_k)
+        torch.mul(
+            window_sum(fast_k, d_from - k_from, width, self.slowk, ws, "k"), 1.0 / self.slowk, out=slow_k
+        )
         if d_from == 0:
             slow_k[:, : self.fastk + self.slowk - 2].zero_()
         k_out.copy_(slow_k[:, t0 - d_from :])
-        torch.div(window_sum(slow_k, t0 - d_from, t1 - d_from, self.slowd, ws, "d"), self.slowd, out=d_out)
+        torch.mul(
+            window_sum(slow_k, t0 - d_from, t1 - d_from, self.slowd, ws, "d"), 1.0 / self.slowd, out=d_out
+        )
         if tile.first:
             _warmup(k_out, self.lookback)
             _warmup(d_out, self.lookback)
