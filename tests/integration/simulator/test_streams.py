@@ -144,7 +144,7 @@ async def test_unknown_stream_in_the_url_is_refused(simulator: SimulatorHandle) 
 
 
 async def test_server_pings_and_drops_silent_clients(simulator_factory: SimulatorFactory) -> None:
-    sim = await simulator_factory(ping_interval_s=0.2, pong_timeout_s=0.7)
+    sim = await simulator_factory(ping_interval_s=0.2, pong_timeout_s=1.5)
     async with aiohttp.ClientSession() as session:
         async with session.ws_connect(f"{sim.stream_url}/ws/btcusdt@trade", autoping=False) as ws:
             msg = await asyncio.wait_for(ws.receive(), 3)
@@ -158,7 +158,7 @@ async def test_server_pings_and_drops_silent_clients(simulator_factory: Simulato
         async with session.ws_connect(f"{sim.stream_url}/ws/btcusdt@trade", autoping=False) as silent:
             kinds = []
             while True:
-                msg = await asyncio.wait_for(silent.receive(), 5)
+                msg = await asyncio.wait_for(silent.receive(), 10)
                 kinds.append(msg.type)
                 if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED):
                     break
