@@ -128,3 +128,14 @@ def setup_logging(
     for noisy in ("asyncio", "aiohttp.access", "urllib3", "py4j", "numba", "matplotlib"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     return log_dir
+
+
+def remove_logging() -> None:
+    """Uninstall what :func:`setup_logging` installed (tests, and programs embedding the bot)."""
+    global _tail
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, _INSTALLED_ATTR, False):
+            root.removeHandler(handler)
+            handler.close()
+    _tail = None

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections import Counter, deque
+from collections import Counter, defaultdict, deque
 from typing import Any
+
+from binance_bot.engine.metrics import LatencyHistogram
 
 
 class RequestMetrics:
@@ -20,6 +22,7 @@ class RequestMetrics:
         self.cache_hits = 0
         self.cache_misses = 0
         self.malformed = 0
+        self.latency_histograms: defaultdict[str, LatencyHistogram] = defaultdict(LatencyHistogram)
 
     def record(self, endpoint: str, seconds: float) -> None:
         self.requests += 1
@@ -27,6 +30,7 @@ class RequestMetrics:
         self._latencies.append(seconds)
         self._latency_total += seconds
         self._latency_count += 1
+        self.latency_histograms[endpoint].observe(seconds * 1000)
 
     def record_error(self, key: str) -> None:
         """``key`` is Binance's code (``"-2010"``), ``"http_<status>"`` or an exception kind."""
