@@ -44,10 +44,6 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 BREAKER_STATES = ("closed", "open", "half_open")
 
 
-def _histogram(name: str, doc: str, labels: list[str]) -> HistogramMetricFamily:
-    return HistogramMetricFamily(name, doc, labels=labels)
-
-
 def _add_histogram(family: HistogramMetricFamily, labels: list[str], hist: LatencyHistogram) -> None:
     """Milliseconds in the engine's buckets become seconds, Prometheus' base unit."""
     buckets = [
@@ -96,8 +92,8 @@ class BotCollector(Collector):
         except Exception:  # an exchange client that cannot report must not break the scrape
             log.debug("exchange metrics unavailable", exc_info=True)
             api = {}
-        yield from self._api_metrics(api)
-        yield from self._latency_metrics()
+        yield from api_families(api)
+        yield from latency_families(getattr(self.request_metrics, "latency_histograms", None) or {})
 
     # ------------------------------------------------------------------ kernel
     def _kernel_metrics(self) -> Iterable[Metric]:
@@ -154,14 +150,12 @@ class BotCollector(Collector):
             closed.add_metric([reason], n)
         yield closed
 
-        hist = _histogram(
-            f"{PREFIX}_bar_to_order_latency_seconds",
-            "From a closed bar's arrival to its order going out.",
-            [],
+        hist = HistogramMetricFamily(
+            f"{PREFIX}_bar_to_order_latency_seconds", "From a closed bar's arrival to its order going out."
         )
         _add_histogram(hist, [], m.bar_to_order_histogram)
         yield hist
-        hist = _histogram(f"{PREFIX}_bar_handling_seconds", "Time to handle one closed bar.", [])
+        hist = HistogramMetricFamily(f"{PREFIX}_bar_handling_seconds", "Time to handle one closed bar.")
         _add_histogram(hist, [], m.bar_handling_histogram)
         yield hist
 
@@ -218,91 +212,92 @@ class BotCollector(Collector):
                 yield CounterMetricFamily(f"{PREFIX}_webhook_{name}", doc, value=value)
             yield _gauge("webhook_queue_size", "Webhook events waiting.", self.webhook.queued)
 
-    # ------------------------------------------------------------------ exchange client
-    def _api_metrics(self, api: Mapping[str, Any]) -> Iterable[Metric]:
-        requests = CounterMetricFamily(
-            f"{PREFIX}_api_requests", "REST requests sent, by endpoint.", labels=["endpoint"]
-        )
-        for endpoint, n in sorted(dict(api.get("by_endpoint", {})).items()):
-            requests.add_metric([str(endpoint)], n)
-        yield requests
-        errors = CounterMetricFamily(
-            f"{PREFIX}_api_errors",
-            "REST errors by Binance code (or http_<status>, or the failure kind).",
-            labels=["code"],
-        )
-        for code, n in sorted(dict(api.get("errors", {})).items()):
-            errors.add_metric([str(code)], n)
-        yield errors
-        if "weight_used" in api:
-            yield _gauge("api_weight_used", "Request weight used in the current window.", api["weight_used"])
-        if "weight_used_server" in api:
-            yield _gauge(
-                "api_weight_used_server",
-                "Request weight the exchange reported used (X-MBX-USED-WEIGHT).",
-                api["weight_used_server"],
-            )
-        if "rate_limited_429" in api:
-            yield CounterMetricFamily(
-                f"{PREFIX}_api_rate_limited", "429 answers received.", value=api["rate_limited_429"]
-            )
-        if "cache_hit_rate" in api:
-            yield _gauge(
-                "api_cache_hit_ratio", "Share of reads served from the cache.", api["cache_hit_rate"]
-            )
-        if "clock_offset_ms" in api:
-            yield _gauge(
-                "api_clock_offset_seconds", "Exchange clock minus ours.", float(api["clock_offset_ms"]) / 1000
-            )
-        breakers = dict(api.get("breakers", {}))
-        if breakers:
-            family = GaugeMetricFamily(
-                f"{PREFIX}_circuit_breaker_state",
-                "1 for each endpoint group's current circuit state.",
-                labels=["group", "state"],
-            )
-            for group, state in sorted(breakers.items()):
-                for candidate in BREAKER_STATES:
-                    family.add_metric([group, candidate], 1.0 if state == candidate else 0.0)
-            yield family
-            yield _gauge(
-                "circuit_breakers_open",
-                "Endpoint groups whose circuit is not closed.",
-                sum(1 for s in breakers.values() if s != "closed"),
-            )
-        streams = list(api.get("streams", []))
-        if streams:
-            reconnects = CounterMetricFamily(
-                f"{PREFIX}_stream_reconnects", "WebSocket reconnections, by stream kind.", labels=["stream"]
-            )
-            connected = GaugeMetricFamily(
-                f"{PREFIX}_stream_connected", "Connected WebSockets, by stream kind.", labels=["stream"]
-            )
-            messages = CounterMetricFamily(
-                f"{PREFIX}_stream_messages", "WebSocket messages received, by stream kind.", labels=["stream"]
-            )
-            totals: dict[str, Counter[str]] = {"market": Counter(), "user": Counter()}
-            for s in streams:
-                kind = _stream_kind(s)
-                totals[kind]["reconnects"] += int(s.get("reconnects", 0))
-                totals[kind]["connected"] += int(s.get("connected", 0))
-                totals[kind]["messages"] += int(s.get("messages", 0))
-            for kind, values in totals.items():
-                reconnects.add_metric([kind], values["reconnects"])
-                connected.add_metric([kind], values["connected"])
-                messages.add_metric([kind], values["messages"])
-            yield reconnects
-            yield connected
-            yield messages
 
-    def _latency_metrics(self) -> Iterable[Metric]:
-        histograms = getattr(self.request_metrics, "latency_histograms", None)
-        family = _histogram(
-            f"{PREFIX}_api_request_latency_seconds", "REST request latency, by endpoint.", ["endpoint"]
+# ---------------------------------------------------------------------- exchange client
+def api_families(api: Mapping[str, Any]) -> Iterable[Metric]:
+    """Families from the exchange client's ``metrics()`` dict (keys absent: no family)."""
+    requests = CounterMetricFamily(
+        f"{PREFIX}_api_requests", "REST requests sent, by endpoint.", labels=["endpoint"]
+    )
+    for endpoint, n in sorted(dict(api.get("by_endpoint", {})).items()):
+        requests.add_metric([str(endpoint)], n)
+    yield requests
+    errors = CounterMetricFamily(
+        f"{PREFIX}_api_errors",
+        "REST errors by Binance code (or http_<status>, or the failure kind).",
+        labels=["code"],
+    )
+    for code, n in sorted(dict(api.get("errors", {})).items()):
+        errors.add_metric([str(code)], n)
+    yield errors
+    if "weight_used" in api:
+        yield _gauge("api_weight_used", "Request weight used in the current window.", api["weight_used"])
+    if "weight_used_server" in api:
+        yield _gauge(
+            "api_weight_used_server",
+            "Request weight the exchange reported used (X-MBX-USED-WEIGHT).",
+            api["weight_used_server"],
         )
-        for endpoint, hist in sorted(dict(histograms or {}).items()):
-            _add_histogram(family, [endpoint], hist)
+    if "rate_limited_429" in api:
+        yield CounterMetricFamily(
+            f"{PREFIX}_api_rate_limited", "429 answers received.", value=api["rate_limited_429"]
+        )
+    if "cache_hit_rate" in api:
+        yield _gauge("api_cache_hit_ratio", "Share of reads served from the cache.", api["cache_hit_rate"])
+    if "clock_offset_ms" in api:
+        yield _gauge(
+            "api_clock_offset_seconds", "Exchange clock minus ours.", float(api["clock_offset_ms"]) / 1000
+        )
+    breakers = dict(api.get("breakers", {}))
+    if breakers:
+        family = GaugeMetricFamily(
+            f"{PREFIX}_circuit_breaker_state",
+            "1 for each endpoint group's current circuit state.",
+            labels=["group", "state"],
+        )
+        for group, state in sorted(breakers.items()):
+            for candidate in BREAKER_STATES:
+                family.add_metric([group, candidate], 1.0 if state == candidate else 0.0)
         yield family
+        yield _gauge(
+            "circuit_breakers_open",
+            "Endpoint groups whose circuit is not closed.",
+            sum(1 for s in breakers.values() if s != "closed"),
+        )
+    streams = list(api.get("streams", []))
+    if streams:
+        reconnects = CounterMetricFamily(
+            f"{PREFIX}_stream_reconnects", "WebSocket reconnections, by stream kind.", labels=["stream"]
+        )
+        connected = GaugeMetricFamily(
+            f"{PREFIX}_stream_connected", "Connected WebSockets, by stream kind.", labels=["stream"]
+        )
+        messages = CounterMetricFamily(
+            f"{PREFIX}_stream_messages", "WebSocket messages received, by stream kind.", labels=["stream"]
+        )
+        totals: dict[str, Counter[str]] = {"market": Counter(), "user": Counter()}
+        for s in streams:
+            kind = _stream_kind(s)
+            totals[kind]["reconnects"] += int(s.get("reconnects", 0))
+            totals[kind]["connected"] += int(s.get("connected", 0))
+            totals[kind]["messages"] += int(s.get("messages", 0))
+        for kind, values in totals.items():
+            reconnects.add_metric([kind], values["reconnects"])
+            connected.add_metric([kind], values["connected"])
+            messages.add_metric([kind], values["messages"])
+        yield reconnects
+        yield connected
+        yield messages
+
+
+def latency_families(histograms: Mapping[str, LatencyHistogram]) -> Iterable[Metric]:
+    """The REST client's per-endpoint latency histograms."""
+    family = HistogramMetricFamily(
+        f"{PREFIX}_api_request_latency_seconds", "REST request latency, by endpoint.", labels=["endpoint"]
+    )
+    for endpoint, hist in sorted(histograms.items()):
+        _add_histogram(family, [endpoint], hist)
+    yield family
 
 
 def _gauge(name: str, doc: str, value: Decimal | float | int | bool) -> GaugeMetricFamily:
