@@ -363,6 +363,10 @@ def _json_response(data: Any, *, status: int = 200) -> web.Response:
     )
 
 
+def _print_now(line: str) -> None:
+    print(line, flush=True)  # flushed: stdout is often a pipe (a service manager, a test)
+
+
 def dashboard_token(session: Session) -> str:
     """The configured token, or a fresh random one when the configuration leaves it empty."""
     configured = session.config.monitoring.dashboard_token
@@ -376,7 +380,7 @@ async def start_dashboard(
     host: str | None = None,
     port: int | None = None,
     update_interval_s: float = 1.0,
-    announce: Callable[[str], None] | None = print,
+    announce: Callable[[str], None] | None = _print_now,
 ) -> Dashboard:
     """Serve the dashboard for a started session until the session ends; print its URL.
 
