@@ -39,6 +39,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from binance_bot.config.redaction import redact, register_secret
+from binance_bot.errors import ConfigError
 from binance_bot.monitoring.events import EventCounter
 from binance_bot.monitoring.logs import log_tail
 from binance_bot.monitoring.metrics import CONTENT_TYPE, BotCollector, build_registry, render
@@ -156,7 +157,16 @@ class Dashboard:
         self._runner = web.AppRunner(self.build_app(), access_log=None, shutdown_timeout=2.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            await self._runner.cleanup()
+            self._runner = None
+            raise ConfigError(
+                f"the dashboard cannot listen on {host}:{port} ({exc.strerror or exc}); "
+                "choose another monitoring.dashboard_port (0 = any free port)",
+                key="monitoring.dashboard_port",
+            ) from exc
         server = getattr(site, "_server", None)
         sockets = getattr(server, "sockets", None) or []
         self.host = host
@@ -283,9 +293,17 @@ class Dashboard:
         await response.prepare(request)
         try:
             await response.write(b"retry: 2000\n\n")
+            failing = False
             while not self._closing.is_set():
-                data = redact(json.dumps(self.snapshot(), default=str))
-                await response.write(f"event: snapshot\ndata: {data}\n\n".encode())
+                try:
+                    data = redact(json.dumps(self.snapshot(), default=str))
+                except Exception:  # skip this tick; the page keeps its last picture
+                    if not failing:
+                        log.exception("dashboard: the snapshot could not be built")
+                    failing = True
+                else:
+                    failing = False
+                    await response.write(f"event: snapshot\ndata: {data}\n\n".encode())
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._closing.wait(), self.update_interval_s)
         except ConnectionError:  # the browser went away

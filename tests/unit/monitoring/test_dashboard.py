@@ -20,6 +20,7 @@ from tests.unit.engine.harness import SYMBOL, Harness, bars_from, flat_closes
 
 from binance_bot.config import MASK, MonitoringConfig, register_secret
 from binance_bot.engine.control import Control
+from binance_bot.errors import ConfigError
 from binance_bot.monitoring.dashboard import COOKIE, Dashboard, plotly_js_path
 from binance_bot.monitoring.events import EventCounter
 from binance_bot.monitoring.logs import remove_logging, setup_logging
@@ -283,3 +284,32 @@ def test_short_tokens_are_refused() -> None:
         Dashboard(
             Control(Harness().kernel), token="short", registry=build_registry(BotCollector(Harness().kernel))
         )
+
+
+async def test_a_busy_port_is_a_configuration_error(served: Served) -> None:
+    kernel = served.harness.kernel
+    second = Dashboard(Control(kernel), token=TOKEN, registry=build_registry(BotCollector(kernel)))
+    with pytest.raises(ConfigError, match="monitoring.dashboard_port") as info:
+        await second.start("127.0.0.1", served.dashboard.port)
+    assert info.value.key == "monitoring.dashboard_port"
+
+
+async def test_a_failing_snapshot_skips_a_tick_and_the_stream_goes_on(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = served.dashboard.snapshot
+    calls = 0
+
+    def flaky() -> dict:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("state changed under the reader")
+        return real()
+
+    monkeypatch.setattr(served.dashboard, "snapshot", flaky)
+    async with client() as http:
+        await login(http, served)
+        async with http.get(served.url + "events") as resp:
+            [event] = await asyncio.wait_for(read_events(resp, 1), 5)
+    assert calls >= 2 and event["status"]["run_id"] == served.harness.kernel.run_id
