@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -116,7 +117,10 @@ async def test_a_failing_receiver_is_retried_with_growing_delays(receiver: Recei
 
 
 async def test_gives_up_after_max_attempts_without_raising() -> None:
-    hook = WebhookNotifier("http://127.0.0.1:9/closed-port", max_attempts=3, base_delay_s=0.01)
+    with socket.socket() as sock:  # a port that was free a moment ago: nobody listens there
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    hook = WebhookNotifier(f"http://127.0.0.1:{port}/hook", max_attempts=3, base_delay_s=0.01)
     await hook.start()
     hook("kill_switch", {**RUN, "reason": "test", "flatten": False})
     await until(lambda: hook.stats.failed == 1)
