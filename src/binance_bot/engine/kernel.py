@@ -191,6 +191,8 @@ class TradingKernel:
             self._tasks.append(asyncio.create_task(self._symbol_loop(symbol), name=f"worker-{symbol}"))
         if self.market is not None:
             await self.market.subscribe(list(self.workers), self.config.trading.interval)
+            if self._warm_up:
+                await self._catch_up_bars()
             self._tasks.append(asyncio.create_task(self._market_loop(), name="market"))
         if self.user is not None:
             await self.user.start()
@@ -211,7 +213,6 @@ class TradingKernel:
         step = interval_ms(interval)
         ratio = interval_ms(self.config.trading.trend_interval) // step if self.strategy.uses_trend else 1
         need = min(1000, max(200, self.strategy.warmup_bars(ratio) * 3))
-        now = self.clock.now_ms()
         for symbol, worker in self.workers.items():
             try:
                 bars = await self.exchange.klines(symbol, interval, limit=need)
@@ -219,10 +220,34 @@ class TradingKernel:
                 log.warning("%s: no history for warm-up (%s): indicators start cold", symbol, exc)
                 continue
             for bar in bars:
-                if bar.close_time < now:  # the bar still forming is not history
+                # the bar still forming is not history; the exchange says which it is (our
+                # clock cannot: a simulator's market may run ahead of it or replay the past)
+                if bar.closed:
                     worker.warm_up(bar)
                     self.last_bar_time = max(self.last_bar_time, bar.close_time)
                     self.marks[symbol] = bar.close
+
+    async def _catch_up_bars(self) -> None:
+        """Queue the bars that closed between the history load and the subscription.
+
+        The stream starts after the last bar closed when it subscribed, so a bar closing
+        while the history of many symbols loads would be neither history nor live. Fetched
+        once the stream is on, these are decided on like live bars; one the stream also
+        delivers is handled once (the workers drop repeats).
+        """
+        interval = self.config.trading.interval
+        for symbol, worker in self.workers.items():
+            last = worker.state.last_bar
+            if last is None:
+                continue
+            try:
+                bars = await self.exchange.klines(symbol, interval, start_time=last.open_time + 1, limit=1000)
+            except ExchangeError as exc:
+                log.warning("%s: bars since the history load unavailable (%s)", symbol, exc)
+                continue
+            for bar in bars:
+                if bar.closed and bar.open_time > last.open_time:
+                    self.submit_bar(bar)
 
     async def run(self, *, duration_s: float | None = None) -> None:
         """Run until stopped (control, signal, KILL/STOP file) or for ``duration_s`` seconds."""

@@ -1,0 +1,97 @@
+"""The bars a worker decides on start exactly where its history ends, whatever the clocks say.
+
+A simulator's market time is not the bot's clock (a replay runs in the past, an accelerated
+market runs ahead), and bars keep closing while the history of many symbols loads. The
+history must hold closed bars only, and every bar closed after it must reach the worker
+once, as a live bar.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.integration.conftest import SYMBOLS, SimulatorHandle
+from tests.integration.reliability.recorder import BarLog
+
+from binance_bot.app import RunOptions, Session
+from binance_bot.config import BotConfig, load_config
+from binance_bot.exchange.binance.streams import BinanceMarketStream
+
+MINUTE = 60_000
+
+
+def external_config(sim: SimulatorHandle, tmp: Path) -> BotConfig:
+    overrides: dict[str, Any] = {
+        "mode": "paper",
+        "api": {
+            "api_key": sim.api_key,
+            "api_secret": sim.api_secret,
+            "base_url": sim.rest_url,
+            "stream_url": sim.stream_url,
+            "ws_api_url": sim.ws_api_url,
+        },
+        "trading": {
+            "strategy": "sma_cross",
+            "interval": "1m",
+            "trend_interval": "5m",
+            "symbols": list(SYMBOLS),
+        },
+        "storage": {"url": f"sqlite:///{tmp / 'state.db'}"},
+        "data": {"data_dir": str(tmp / "data")},
+        "monitoring": {"log_dir": str(tmp / "logs")},
+    }
+    return load_config(overrides=overrides, environ={}, use_default_file=False).config
+
+
+async def until(condition: Any, timeout_s: float = 10.0) -> None:
+    for _ in range(int(timeout_s / 0.02)):
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"not reached within {timeout_s} s")
+
+
+async def test_history_holds_closed_bars_only_when_the_market_is_not_our_clock(
+    simulator: SimulatorHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bars = BarLog()
+    bars.install(monkeypatch)
+    await simulator.advance(seconds=30)  # the newest kline is half a bar old: still forming
+    forming = simulator.market_time // MINUTE * MINUTE
+    async with Session(external_config(simulator, tmp_path), RunOptions()) as session:
+        assert session.kernel is not None
+        for symbol in SYMBOLS:
+            assert bars.warm[symbol][-1] == forming - MINUTE
+            assert all(bars.bars[(symbol, t)].closed for t in bars.warm[symbol])
+        await simulator.advance(seconds=30)  # the forming bar closes: it is a live bar
+        await until(lambda: all(bars.live[s] for s in SYMBOLS))
+        for symbol in SYMBOLS:
+            assert bars.live[symbol] == [forming]
+            assert bars.problems(symbol, MINUTE) == []
+
+
+async def test_bars_closed_while_subscribing_are_decided_on_once(
+    simulator: SimulatorHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bars = BarLog()
+    bars.install(monkeypatch)
+    subscribe = BinanceMarketStream.subscribe
+
+    async def slow_subscribe(stream: BinanceMarketStream, symbols: Any, interval: str) -> None:
+        await simulator.advance(bars=3)  # three bars close after the history was loaded
+        await subscribe(stream, symbols, interval)
+
+    monkeypatch.setattr(BinanceMarketStream, "subscribe", slow_subscribe)
+    start = simulator.market_time
+    async with Session(external_config(simulator, tmp_path), RunOptions()) as session:
+        assert session.kernel is not None
+        await until(lambda: all(len(bars.live[s]) >= 3 for s in SYMBOLS))
+        await simulator.advance(bars=1)
+        await until(lambda: all(len(bars.live[s]) >= 4 for s in SYMBOLS))
+        await asyncio.sleep(0.2)  # a repeat, if any, would arrive now
+        for symbol in SYMBOLS:
+            assert bars.live[symbol] == [start - MINUTE + i * MINUTE for i in range(1, 5)]
+            assert bars.problems(symbol, MINUTE) == []
