@@ -37,6 +37,7 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -45,6 +46,19 @@ BLOCK = 16
 
 DENSE = 64
 """Block-end states are solved in chunks of this many by one dense triangular product."""
+
+
+_NUMPY_DTYPES = {torch.float64: np.float64, torch.float32: np.float32, torch.bool: np.bool_}
+
+
+def empty(size: int | tuple[int, ...], dtype: torch.dtype, device: torch.device) -> Tensor:
+    """An uninitialised tensor. On the CPU the memory comes from NumPy: glibc then recycles
+    freed blocks of this size, where ``torch.empty`` maps fresh pages from the kernel each
+    time, and faulting those in costs far more than the work done in them."""
+    np_dtype = _NUMPY_DTYPES.get(dtype)
+    if device.type == "cpu" and np_dtype is not None:
+        return torch.from_numpy(np.empty(size, dtype=np_dtype))
+    return torch.empty(size, dtype=dtype, device=device)
 
 
 class Workspace:
@@ -70,7 +84,7 @@ class Workspace:
         size = math.prod(shape)
         buf = self._buffers.get((name, dtype))
         if buf is None or buf.numel() < size:
-            buf = torch.empty(max(size, 1), dtype=dtype, device=self.device)
+            buf = empty(max(size, 1), dtype, self.device)
             self._buffers[(name, dtype)] = buf
             self._views = {k: v for k, v in self._views.items() if k[:2] != (name, dtype)}
         view = buf[:size].view(shape)
@@ -143,10 +157,11 @@ def linear_scan(
 
 
 def add_outer(y3: Tensor, states: Tensor, powers: Tensor) -> None:
-    """``y3[r, k, i] += states[r, k] * powers[i]``, as a rank-1 matrix update where possible
+    """``y3[r, k, i] += states[r, k] * powers[i]``, as rank-1 matrix updates for a few rows
     (the broadcasting multiply-add is slower over rows of only ``BLOCK`` values)."""
-    if y3.shape[0] == 1:
-        y3[0].addmm_(states[0].unsqueeze(-1), powers.unsqueeze(0))
+    if y3.shape[0] <= 4:
+        for r in range(y3.shape[0]):
+            y3[r].addmm_(states[r].unsqueeze(-1), powers.unsqueeze(0))
     else:
         y3.addcmul_(states.unsqueeze(-1), powers)
 
@@ -204,6 +219,18 @@ def aligned_blocks(x: Tensor, t0: int, t1: int, n: int, ws: Workspace, tag: str)
     buf[:, :-start].copy_(x[:, :1].expand(rows, -start))
     buf[:, -start:].copy_(x[:, :t1])
     return buf.view(rows, m, n), t0 - start
+
+
+def with_history(x: Tensor, t0: int, t1: int, bars: int, ws: Workspace, tag: str) -> Tensor:
+    """``x[:, t0 - bars : t1]``; before bar 0 (the first tile) the missing bars repeat bar 0,
+    which only warm-up outputs read."""
+    start = t0 - bars
+    if start >= 0:
+        return x[:, start:t1]
+    buf = ws.get(f"_hist_{tag}", x.shape[0], t1 - start)
+    buf[:, :-start].copy_(x[:, :1].expand(x.shape[0], -start))
+    buf[:, -start:].copy_(x[:, :t1])
+    return buf
 
 
 def window_sum(x: Tensor, t0: int, t1: int, n: int, ws: Workspace, tag: str = "s") -> Tensor:

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from binance_bot.indicators._primitives import BLOCK, Workspace
+from binance_bot.indicators._primitives import BLOCK, Workspace, empty
 
 CPU_TILE = 1 << 17
 """Bars per tile on the CPU: the temporaries of a tile stay in the cores' L2 caches (and the
@@ -47,6 +47,8 @@ class Tile:
     inputs: Mapping[str, Tensor]
     outputs: Mapping[str, Tensor]
     ws: Workspace
+    fused: bool = False
+    """Run the element-wise parts as compiled whole-tile expressions (``compiled=True``)."""
     shared: dict[str, Tensor] = field(default_factory=dict)
     """Intermediates that several kernels of one request need (the true range), computed
     once per tile by the first kernel that asks; read-only for everyone."""
@@ -119,8 +121,11 @@ def run(
     dtype: torch.dtype | None = None,
     device: torch.device | str | None = None,
     tile_bars: int | None = None,
+    compiled: bool = False,
 ) -> dict[str, Tensor]:
-    """Compute every kernel's outputs over the inputs; 1-D inputs give 1-D outputs."""
+    """Compute every kernel's outputs over the inputs; 1-D inputs give 1-D outputs. With
+    ``compiled`` the element-wise parts run as ``torch.compile``d whole-tile expressions
+    (compiled on first use, a few seconds per expression and parameter set)."""
     needed = sorted({s for k in kernels for s in k.sources})
     missing = [s for s in needed if s not in inputs]
     if missing:
@@ -134,7 +139,7 @@ def run(
             raise ValueError(
                 f"inputs differ in shape: {needed[0]} {tuple(first.shape)} vs {s} {tuple(series[s].shape)}"
             )
-    fast = _run_tiles(kernels, series, tile_bars, check=True)
+    fast = _run_tiles(kernels, series, tile_bars, compiled, check=True)
     if fast is not None:
         outputs = fast
     else:
@@ -146,21 +151,16 @@ def run(
         for sources, group in groups.items():
             sub = {s: series[s] for s in sources}
             if all(finite[s] for s in sources):
-                outputs.update(_run_tiles(group, sub, tile_bars) or {})
+                outputs.update(_run_tiles(group, sub, tile_bars, compiled) or {})
             else:
-                outputs.update(_run_with_holes(group, sub, tile_bars))
+                outputs.update(_run_with_holes(group, sub, tile_bars, compiled))
     if one_dim:
         return {name: t.squeeze(0) for name, t in outputs.items()}
     return outputs
 
 
 def _alloc(rows: int, length: int, like: Tensor) -> Tensor:
-    """Output buffer; on the CPU a NumPy allocation, which Linux backs with huge pages, so
-    that writing hundreds of megabytes of results costs fewer page faults."""
-    if like.device.type == "cpu":
-        np_dtype = np.float64 if like.dtype == torch.float64 else np.float32
-        return torch.from_numpy(np.empty((rows, length), dtype=np_dtype))
-    return torch.empty((rows, length), dtype=like.dtype, device=like.device)
+    return empty((rows, length), like.dtype, like.device)
 
 
 def _plan(rows: int, length: int, kernels: Sequence[Kernel], device: torch.device, tile_bars: int | None):
@@ -186,7 +186,11 @@ def _plan(rows: int, length: int, kernels: Sequence[Kernel], device: torch.devic
 
 
 def _run_tiles(
-    kernels: Sequence[Kernel], series: Mapping[str, Tensor], tile_bars: int | None, check: bool = False
+    kernels: Sequence[Kernel],
+    series: Mapping[str, Tensor],
+    tile_bars: int | None,
+    compiled: bool = False,
+    check: bool = False,
 ) -> dict[str, Tensor] | None:
     """The fast path. With ``check`` it verifies each tile's inputs just before using them
     (a sum is non-finite when any term is, and it pulls the tile into the cache for the
@@ -207,14 +211,14 @@ def _run_tiles(
         for t0, t1 in cuts:
             if check and not bool(torch.isfinite(sum(t[:, t0:t1].sum() for t in ins.values()))):
                 return None
-            tile = Tile(t0, t1, ins, outs, ws)
+            tile = Tile(t0, t1, ins, outs, ws, compiled)
             for k in kernels:
                 k.step(tile)
     return outputs
 
 
 def _run_with_holes(
-    kernels: Sequence[Kernel], series: Mapping[str, Tensor], tile_bars: int | None
+    kernels: Sequence[Kernel], series: Mapping[str, Tensor], tile_bars: int | None, compiled: bool
 ) -> dict[str, Tensor]:
     like = next(iter(series.values()))
     rows, length = like.shape
@@ -233,7 +237,8 @@ def _run_with_holes(
     for s, t in series.items():
         v = t.gather(1, fill_idx)
         filled[s] = torch.where(torch.isfinite(v), v, torch.zeros((), dtype=v.dtype, device=v.device))
-    outputs = _run_tiles(kernels, filled, tile_bars)
+    outputs = _run_tiles(kernels, filled, tile_bars, compiled)
+    assert outputs is not None  # unchecked runs always finish
     back_idx = (pos - start).clamp(min=0)
     before_start = pos < start
     result = {}

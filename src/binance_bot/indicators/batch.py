@@ -37,6 +37,10 @@ ROC) or every bar from the hole on (EMA, MACD, RSI, ATR, ADX, whose state carrie
 past). TA-Lib's own SMA keeps a running total and so never recovers from a hole; ours does.
 
 Periods are checked against TA-Lib's ranges and a ``ValueError`` names the offending one.
+
+Every function takes ``compiled=True`` to run its element-wise parts as ``torch.compile``d
+whole-tile expressions (see :mod:`binance_bot.indicators._fused`): several times faster on
+long series, at the price of compiling each expression once per parameter set on first use.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
+from binance_bot.indicators import _fused as fused
 from binance_bot.indicators._primitives import (
     BLOCK,
     Workspace,
@@ -66,6 +71,7 @@ from binance_bot.indicators._primitives import (
     window_any,
     window_extreme,
     window_sum,
+    with_history,
 )
 from binance_bot.indicators._runner import Kernel, Tile, run
 
@@ -97,6 +103,11 @@ def _zero_like(t: Tensor) -> Tensor:
     return torch.zeros((), dtype=t.dtype, device=t.device).expand_as(t)
 
 
+# Kernels take their scratch buffers from a few shared slots ("a", "b", ...): a kernel's
+# scratch is dead once its step returns, so the next kernel reuses the same memory, which is
+# still in the cache, instead of touching buffers of its own.
+
+
 def _true_range(tile: Tile, sources: tuple[str, ...]) -> Tensor:
     """The tile's true range, computed once for all kernels of the request that use it."""
     key = "tr:" + ",".join(sources)
@@ -105,7 +116,14 @@ def _true_range(tile: Tile, sources: tuple[str, ...]) -> Tensor:
         rows, width = tile.rows, tile.t1 - tile.t0
         tr = tile.ws.get(key, rows, width)
         high, low, close = (tile.inputs[s] for s in sources)
-        true_range(high, low, close, tile.t0, tile.t1, tr, tile.ws.get("tr_tmp", rows, width))
+        if tile.fused:
+            h, _, skip = lagged(high, tile.t0, tile.t1)
+            lo, prev_close = lagged(low, tile.t0, tile.t1)[0], lagged(close, tile.t0, tile.t1)[1]
+            fused.run(fused.true_range, h, lo, prev_close, tr[:, skip:])
+            if skip:
+                tr[:, 0].zero_()
+        else:
+            true_range(high, low, close, tile.t0, tile.t1, tr, tile.ws.get("tr_tmp", rows, width))
         tile.shared[key] = tr
     return tr
 
@@ -130,7 +148,11 @@ class _Sma(Kernel):
         if t1 <= self.lookback:
             out.fill_(_NAN)
             return
-        torch.mul(window_sum(tile.inputs[self.sources[0]], t0, t1, n, tile.ws), 1.0 / n, out=out)
+        x = tile.inputs[self.sources[0]]
+        if tile.fused and n <= fused.MAX_WINDOW:
+            fused.run(fused.sma, with_history(x, t0, t1, n - 1, tile.ws, "sma"), n, out)
+        else:
+            torch.mul(window_sum(x, t0, t1, n, tile.ws), 1.0 / n, out=out)
         if tile.first:
             _warmup(out, n - 1)
 
@@ -161,7 +183,7 @@ class _Ema(Kernel):
             return
         x = tile.inputs[self.sources[0]]
         if tile.first:
-            b = tile.ws.get("ema_b", tile.rows, t1)
+            b = tile.ws.get("a", tile.rows, t1)
             torch.mul(x[:, :t1], self.k, out=b)
             b[:, : n - 1].zero_()
             torch.div(x[:, :n].sum(dim=1), n, out=b[:, n - 1])
@@ -199,15 +221,20 @@ class _Rsi(Kernel):
         cur, prev, skip = lagged(tile.inputs[self.sources[0]], t0, t1)
         # Smoothing is linear, so the average gain plus the average loss is the smoothed
         # absolute move: smooth gains and |moves| and RSI is one division.
-        moves = ws.get("rsi_moves", 2, rows, width)
-        diff = ws.get("rsi_diff", rows, width)
-        torch.sub(cur, prev, out=diff[:, skip:])
-        if skip:
-            diff[:, 0].zero_()
-        torch.clamp(diff, min=0.0, out=moves[0])
-        torch.abs(diff, out=moves[1])
+        moves = ws.get("a", 2, rows, width)
+        if tile.fused:
+            fused.run(fused.rsi_moves, cur, prev, moves[:, :, skip:])
+            if skip:
+                moves[:, :, 0].zero_()
+        else:
+            diff = ws.get("b", rows, width)
+            torch.sub(cur, prev, out=diff[:, skip:])
+            if skip:
+                diff[:, 0].zero_()
+            torch.clamp(diff, min=0.0, out=moves[0])
+            torch.abs(diff, out=moves[1])
         flat = moves.view(2 * rows, width)
-        avg = ws.get("rsi_avg", 2, rows, width)
+        avg = ws.get("c", 2, rows, width)
         d = (n - 1) / n
         if tile.first:
             seeds = flat[:, 1 : n + 1].sum(dim=1) / n
@@ -218,8 +245,11 @@ class _Rsi(Kernel):
         else:
             linear_scan(flat, d, self._state, avg.view(2 * rows, width), ws, scale=1.0 / n)
         self._state = avg.view(2 * rows, width)[:, -1].clone()
-        torch.addcdiv(_zero_like(out), avg[0], avg[1], value=100.0, out=out)
-        _zero_where_not_positive(out, avg[1])
+        if tile.fused:
+            fused.run(fused.rsi, avg[0], avg[1], out)
+        else:
+            torch.addcdiv(_zero_like(out), avg[0], avg[1], value=100.0, out=out)
+            _zero_where_not_positive(out, avg[1])
         if tile.first:
             _warmup(out, n)
 
@@ -237,7 +267,7 @@ def _ema_difference(
     bb = as_blocks(x, BLOCK)
     yy = as_blocks(out, BLOCK)
     if bb is None or yy is None:
-        ema = ws.get("ema_diff", 2, rows, width)
+        ema = ws.get("c", 2, rows, width)
         for j, k in enumerate(ks):
             linear_scan(x, 1.0 - k, states[j], ema[j], ws, scale=k)
         torch.sub(ema[0], ema[1], out=out)
@@ -247,7 +277,7 @@ def _ema_difference(
     dt, dev = x.dtype, x.device
     ma, mb = decay_matrix(da, BLOCK, ka, dt, dev), decay_matrix(db, BLOCK, kb, dt, dev)
     torch.mm(bb, ma - mb, out=yy)
-    local = ws.get("ema_diff_local", rows * blocks, 2)
+    local = ws.get("d", rows * blocks, 2)
     torch.mm(bb, torch.stack((ma[:, BLOCK - 1], mb[:, BLOCK - 1]), dim=1), out=local)
     l3 = local.view(rows, blocks, 2)
     y3 = yy.view(rows, blocks, BLOCK)
@@ -290,9 +320,9 @@ class _Macd(Kernel):
         x = tile.inputs[self.sources[0]]
         kf, ks, kg = 2.0 / (fast + 1), 2.0 / (slow + 1), 2.0 / (signal + 1)
         if tile.first:
-            ema = ws.get("macd_ema", 2, rows, width)
+            ema = ws.get("a", 2, rows, width)
             seed_at = slow - 1
-            b = ws.get("macd_b", rows, width)
+            b = ws.get("b", rows, width)
             for j, (k, seed) in enumerate(((kf, x[:, slow - fast : slow]), (ks, x[:, :slow]))):
                 torch.mul(x[:, :t1], k, out=b)
                 b[:, :seed_at].zero_()
@@ -339,24 +369,35 @@ class _Bbands(Kernel):
             for out in (lower, middle, upper):
                 out.fill_(_NAN)
             return
+        if tile.fused and n <= fused.MAX_WINDOW:
+            x = with_history(tile.inputs[self.sources[0]], t0, t1, n - 1, ws, "bb")
+            fused.run(fused.bbands, x, n, self.up, self.down, lower, middle, upper)
+        else:
+            self._eager(tile, lower, middle, upper)
+        if tile.first:
+            for out in (lower, middle, upper):
+                _warmup(out, n - 1)
+
+    def _eager(self, tile: Tile, lower: Tensor, middle: Tensor, upper: Tensor) -> None:
+        n, t0, t1, ws = self.n, tile.t0, tile.t1, tile.ws
         blocks, j0 = aligned_blocks(tile.inputs[self.sources[0]], t0, t1, n, ws, "bb")
         rows, m, _ = blocks.shape
         # Deviations from the first bar of each block, which belongs to every window that
         # ends in that block, so sums of squares stay at the scale of the local price range.
         ref = blocks[:, :, :1]
-        dev = ws.get("bb_dev", 2, rows, m, n)
+        dev = ws.get("a", 2, rows, m, n)
         torch.sub(blocks, ref, out=dev[0])
         torch.mul(dev[0], dev[0], out=dev[1])
-        prefix = ws.get("bb_prefix", 2, rows, m, n)
+        prefix = ws.get("b", 2, rows, m, n)
         torch.cumsum(dev, dim=3, out=prefix)
         # The window ending at bar i of block k = bars 0..i of block k plus the tail of block
         # k-1 after bar i; the tail's sums are moved from block k-1's reference onto block k's
         # (shift = ref[k-1] - ref[k], over the n-1-i bars of the tail).
-        tail = ws.get("bb_tail", 2, rows, m - 1, n)
+        tail = ws.get("c", 2, rows, m - 1, n)
         torch.sub(prefix[:, :, :-1, n - 1 :], prefix[:, :, :-1, :], out=tail)
         shift = ref[:, :-1] - ref[:, 1:]
         count = torch.arange(n - 1, -1, -1, dtype=blocks.dtype, device=blocks.device)
-        sums = ws.get("bb_sums", 2, rows, m - 1, n)
+        sums = ws.get("d", 2, rows, m - 1, n)
         torch.add(prefix[:, :, 1:], tail, out=sums)
         sums[1].addcmul_(shift, tail[0], value=2.0)
         sums[1].addcmul_(shift * shift, count)
@@ -373,9 +414,6 @@ class _Bbands(Kernel):
         middle.copy_(mid)
         torch.add(mid, std, alpha=self.up, out=upper)
         torch.sub(mid, std, alpha=self.down, out=lower)
-        if tile.first:
-            for out in (lower, middle, upper):
-                _warmup(out, n - 1)
 
     def holes(self, hole: Tensor) -> dict[str, Tensor]:
         return dict.fromkeys(self.names, window_any(hole, self.n))
@@ -405,7 +443,7 @@ class _Atr(Kernel):
         tr = _true_range(tile, self.sources)
         d = (n - 1) / n
         if tile.first:
-            b = ws.get("atr_b", tile.rows, t1 - t0)
+            b = ws.get("a", tile.rows, t1 - t0)
             torch.mul(tr, 1.0 / n, out=b)
             b[:, :n].zero_()
             b[:, n] = tr[:, 1 : n + 1].sum(dim=1) / n
@@ -446,32 +484,25 @@ class _Adx(Kernel):
             return
         rows, width = tile.rows, t1 - t0
         high, low, _ = (tile.inputs[s] for s in self.sources)
-        up = ws.get("adx_up", rows, width)
-        down = ws.get("adx_down", rows, width)
-        tmp = ws.get("adx_tmp", rows, width)
+        up = ws.get("a", rows, width)
+        down = ws.get("b", rows, width)
+        tmp = ws.get("c", rows, width)
         h, h_prev, skip = lagged(high, t0, t1)
         lo, lo_prev, _ = lagged(low, t0, t1)
-        torch.sub(h, h_prev, out=up[:, skip:])
-        torch.sub(lo_prev, lo, out=down[:, skip:])
-        if skip:
-            up[:, 0].zero_()
-            down[:, 0].zero_()
-        # -DM where the fall beats both zero and the rise, +DM where the rise beats both
-        # (float 0/1 masks: comparisons into bool tensors are several times slower)
-        moves = ws.get("adx_moves", 2, rows, width)
-        torch.clamp(up, min=0.0, out=tmp)
-        torch.gt(down, tmp, out=tmp)
-        torch.mul(down, tmp, out=moves[0])
-        torch.clamp(down, min=0.0, out=tmp)
-        torch.gt(up, tmp, out=tmp)
-        torch.mul(up, tmp, out=moves[1])
-        # Smoothing is linear and at most one DM is non-zero per bar, so smoothing
-        # +DM - -DM and +DM + -DM (both exact here) gives the difference and the sum of
-        # the DIs' numerators; the true range cancels out of DX = 100 |-DI - +DI| / (-DI + +DI).
-        torch.add(moves[0], moves[1], out=moves[1])
-        torch.sub(moves[1], moves[0], alpha=2.0, out=moves[0])
+        moves = ws.get("d", 2, rows, width)
+        if tile.fused:
+            fused.run(fused.directional_moves, h, h_prev, lo, lo_prev, moves[:, :, skip:])
+            if skip:
+                moves[:, :, 0].zero_()
+        else:
+            torch.sub(h, h_prev, out=up[:, skip:])
+            torch.sub(lo_prev, lo, out=down[:, skip:])
+            if skip:
+                up[:, 0].zero_()
+                down[:, 0].zero_()
+            self._moves(up, down, tmp, moves)
         flat = moves.view(2 * rows, width)
-        sums = ws.get("adx_sums", 2, rows, width)
+        sums = ws.get("e", 2, rows, width)
         if tile.first:
             seeds = flat[:, 1:n].sum(dim=1)
             flat[:, : n - 1].zero_()
@@ -479,8 +510,11 @@ class _Adx(Kernel):
         linear_scan(flat, 1.0 - 1.0 / n, self._sums, sums.view(2 * rows, width), ws)
         self._sums = sums.view(2 * rows, width)[:, -1].clone()
         ratio = up  # |DI difference| / DI sum; DX is 100 times this
-        torch.div(sums[0], sums[1], out=ratio)
-        ratio.abs_()
+        if tile.fused:
+            fused.run(fused.abs_ratio, sums[0], sums[1], ratio)
+        else:
+            torch.div(sums[0], sums[1], out=ratio)
+            ratio.abs_()
         valid = self._valid(tile, sums[1])
         first = 0
         if tile.first:
@@ -493,6 +527,25 @@ class _Adx(Kernel):
         self._smooth(ratio, valid, first, out, ws)
         if tile.first:
             _warmup(out, 2 * n - 1)
+
+    @staticmethod
+    def _moves(up: Tensor, down: Tensor, tmp: Tensor, moves: Tensor) -> None:
+        """``moves[0] = +DM - -DM``, ``moves[1] = +DM + -DM``.
+
+        -DM where the fall beats both zero and the rise, +DM where the rise beats both (float
+        0/1 masks: comparisons into bool tensors are several times slower). Smoothing is
+        linear and at most one DM is non-zero per bar, so smoothing these two (both exact
+        here) gives the difference and the sum of the DIs' numerators; the true range
+        cancels out of DX = 100 |-DI - +DI| / (-DI + +DI).
+        """
+        torch.clamp(up, min=0.0, out=tmp)
+        torch.gt(down, tmp, out=tmp)
+        torch.mul(down, tmp, out=moves[0])
+        torch.clamp(down, min=0.0, out=tmp)
+        torch.gt(up, tmp, out=tmp)
+        torch.mul(up, tmp, out=moves[1])
+        torch.add(moves[0], moves[1], out=moves[1])
+        torch.sub(moves[1], moves[0], alpha=2.0, out=moves[0])
 
     def _valid(self, tile: Tile, total: Tensor) -> Tensor | None:
         """Bars where TA-Lib computes a DX: smoothed range and DI sum not zero. The smoothed
@@ -507,8 +560,10 @@ class _Adx(Kernel):
             starts = found if starts is None else torch.minimum(starts, found)
             self._moving_from = starts
         # the smoothed range is non-zero from the first moving bar on (bar 0 has no range)
+        # the first tile reads DX only from bar n on
+        used = total[:, self.n :] if tile.first else total
         ranged = bool((starts <= max(tile.t0, self.n)).all())
-        if ranged and bool(torch.amin(total) > 0.0):
+        if ranged and bool(torch.amin(used) > 0.0):
             return None
         pos = torch.arange(tile.t0, tile.t1, device=total.device)
         return (total != 0.0) & (pos >= starts.unsqueeze(-1))
@@ -568,14 +623,22 @@ class _Stoch(Kernel):
             return
         rows = tile.rows
         high, low, close = (tile.inputs[s] for s in self.sources)
+        if tile.fused and max(self.fastk, self.slowk, self.slowd) <= fused.MAX_WINDOW:
+            halo = self.lookback
+            h, lo, c = (with_history(x, t0, t1, halo, ws, f"st{i}") for i, x in enumerate((high, low, close)))
+            fused.run(fused.stoch, h, lo, c, self.fastk, self.slowk, self.slowd, k_out, d_out)
+            if tile.first:
+                _warmup(k_out, self.lookback)
+                _warmup(d_out, self.lookback)
+            return
         # %K is needed from far enough back for both SMAs' windows (and their block grids)
         d_from = max(t0 - 2 * self.slowd, 0)
         k_from = max(d_from - 2 * self.slowk, 0)
         width = t1 - k_from
         lowest = window_extreme(low, k_from, t1, self.fastk, ws, largest=False, tag="lo")
         highest = window_extreme(high, k_from, t1, self.fastk, ws, largest=True, tag="hi")
-        fast_k = ws.get("stoch_fastk", rows, width)
-        span = ws.get("stoch_span", rows, width)
+        fast_k = ws.get("a", rows, width)
+        span = ws.get("b", rows, width)
         torch.sub(close[:, k_from:t1], lowest, out=fast_k)
         torch.sub(highest, lowest, out=span)
         torch.addcdiv(_zero_like(fast_k), fast_k, span, value=100.0, out=fast_k)
@@ -583,7 +646,7 @@ class _Stoch(Kernel):
             fast_k.masked_fill_(span == 0.0, 0.0)
         if k_from == 0:
             fast_k[:, : self.fastk - 1].zero_()
-        slow_k = ws.get("stoch_slowk", rows, t1 - d_from)
+        slow_k = ws.get("c", rows, t1 - d_from)
         torch.mul(
             window_sum(fast_k, d_from - k_from, width, self.slowk, ws, "k"), 1.0 / self.slowk, out=slow_k
         )
@@ -628,7 +691,9 @@ class _Mom(Kernel):
         if start < t1:
             dst = out[:, start:t1]
             now, then = x[:, start:t1], x[:, start - n : t1 - n]
-            if self.percent:
+            if self.percent and tile.fused:
+                fused.run(fused.roc, now, then, dst)
+            elif self.percent:
                 torch.div(now, then, out=dst)
                 dst.sub_(1.0)
                 dst.mul_(100.0)
@@ -664,23 +729,31 @@ class Stoch(NamedTuple):
     d: Tensor
 
 
-def _one(kernel: Kernel, inputs: Mapping[str, object], dtype: torch.dtype | None, device: Device) -> Tensor:
-    return run([kernel], inputs, dtype=dtype, device=device)[kernel.names[0]]
+def _one(
+    kernel: Kernel, inputs: Mapping[str, object], dtype: torch.dtype | None, device: Device, compiled: bool
+) -> Tensor:
+    return run([kernel], inputs, dtype=dtype, device=device, compiled=compiled)[kernel.names[0]]
 
 
-def sma(x: object, n: int = 30, *, dtype: torch.dtype | None = None, device: Device = None) -> Tensor:
+def sma(
+    x: object, n: int = 30, *, dtype: torch.dtype | None = None, device: Device = None, compiled: bool = False
+) -> Tensor:
     """Simple moving average of the last ``n`` bars."""
-    return _one(_Sma(n), {"close": x}, dtype, device)
+    return _one(_Sma(n), {"close": x}, dtype, device, compiled)
 
 
-def ema(x: object, n: int = 30, *, dtype: torch.dtype | None = None, device: Device = None) -> Tensor:
+def ema(
+    x: object, n: int = 30, *, dtype: torch.dtype | None = None, device: Device = None, compiled: bool = False
+) -> Tensor:
     """Exponential moving average, ``k = 2 / (n + 1)``, seeded with the SMA of the first ``n``."""
-    return _one(_Ema(n), {"close": x}, dtype, device)
+    return _one(_Ema(n), {"close": x}, dtype, device, compiled)
 
 
-def rsi(x: object, n: int = 14, *, dtype: torch.dtype | None = None, device: Device = None) -> Tensor:
+def rsi(
+    x: object, n: int = 14, *, dtype: torch.dtype | None = None, device: Device = None, compiled: bool = False
+) -> Tensor:
     """Wilder's relative strength index, 0..100."""
-    return _one(_Rsi(n), {"close": x}, dtype, device)
+    return _one(_Rsi(n), {"close": x}, dtype, device, compiled)
 
 
 def macd(
@@ -691,10 +764,11 @@ def macd(
     *,
     dtype: torch.dtype | None = None,
     device: Device = None,
+    compiled: bool = False,
 ) -> Macd:
     """MACD line (fast EMA - slow EMA), its signal EMA and the histogram (line - signal)."""
     names = ("macd", "macd_signal", "macd_hist")
-    res = run([_Macd(fast, slow, signal, names)], {"close": x}, dtype=dtype, device=device)
+    res = run([_Macd(fast, slow, signal, names)], {"close": x}, dtype=dtype, device=device, compiled=compiled)
     return Macd(*(res[name] for name in names))
 
 
@@ -706,10 +780,13 @@ def bbands(
     *,
     dtype: torch.dtype | None = None,
     device: Device = None,
+    compiled: bool = False,
 ) -> Bands:
     """Bollinger bands: SMA middle, +- ``nbdev`` population standard deviations."""
     names = ("bb_lower", "bb_middle", "bb_upper")
-    res = run([_Bbands(n, nbdev_up, nbdev_dn, names)], {"close": x}, dtype=dtype, device=device)
+    res = run(
+        [_Bbands(n, nbdev_up, nbdev_dn, names)], {"close": x}, dtype=dtype, device=device, compiled=compiled
+    )
     return Bands(*(res[name] for name in names))
 
 
@@ -721,9 +798,10 @@ def atr(
     *,
     dtype: torch.dtype | None = None,
     device: Device = None,
+    compiled: bool = False,
 ) -> Tensor:
     """Wilder's average true range."""
-    return _one(_Atr(n), {"high": high, "low": low, "close": close}, dtype, device)
+    return _one(_Atr(n), {"high": high, "low": low, "close": close}, dtype, device, compiled)
 
 
 def stoch(
@@ -736,6 +814,7 @@ def stoch(
     *,
     dtype: torch.dtype | None = None,
     device: Device = None,
+    compiled: bool = False,
 ) -> Stoch:
     """Slow stochastic: %K = SMA(fast %K, slowk), %D = SMA(%K, slowd)."""
     names = ("stoch_k", "stoch_d")
@@ -744,6 +823,7 @@ def stoch(
         {"high": high, "low": low, "close": close},
         dtype=dtype,
         device=device,
+        compiled=compiled,
     )
     return Stoch(*(res[name] for name in names))
 
@@ -756,19 +836,24 @@ def adx(
     *,
     dtype: torch.dtype | None = None,
     device: Device = None,
+    compiled: bool = False,
 ) -> Tensor:
     """Wilder's average directional index, 0..100."""
-    return _one(_Adx(n), {"high": high, "low": low, "close": close}, dtype, device)
+    return _one(_Adx(n), {"high": high, "low": low, "close": close}, dtype, device, compiled)
 
 
-def mom(x: object, n: int = 10, *, dtype: torch.dtype | None = None, device: Device = None) -> Tensor:
+def mom(
+    x: object, n: int = 10, *, dtype: torch.dtype | None = None, device: Device = None, compiled: bool = False
+) -> Tensor:
     """Momentum ``x[t] - x[t-n]``."""
-    return _one(_Mom(n), {"close": x}, dtype, device)
+    return _one(_Mom(n), {"close": x}, dtype, device, compiled)
 
 
-def roc(x: object, n: int = 10, *, dtype: torch.dtype | None = None, device: Device = None) -> Tensor:
+def roc(
+    x: object, n: int = 10, *, dtype: torch.dtype | None = None, device: Device = None, compiled: bool = False
+) -> Tensor:
     """Rate of change in percent, ``(x[t] / x[t-n] - 1) * 100``; 0 where ``x[t-n]`` is 0."""
-    return _one(_Mom(n, name="roc", percent=True), {"close": x}, dtype, device)
+    return _one(_Mom(n, name="roc", percent=True), {"close": x}, dtype, device, compiled)
 
 
 _KERNEL_OF: dict[str, Callable[..., Kernel]] = {
@@ -862,6 +947,7 @@ def compute_set(
     dtype: torch.dtype | None = None,
     device: Device = None,
     tile_bars: int | None = None,
+    compiled: bool = False,
 ) -> dict[str, Tensor]:
     """Every indicator of ``spec`` (default: :class:`IndicatorSet`) in one fused pass over the
     data, column name -> tensor of the input's shape."""
@@ -872,4 +958,5 @@ def compute_set(
         dtype=dtype,
         device=device,
         tile_bars=tile_bars,
+        compiled=compiled,
     )
