@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 
 from binance_bot.engine.ports import Clock
@@ -224,6 +225,57 @@ class PaperExchange:
         for ev in events:
             if ev.account == self.account:
                 await self._user._feed.queue.put(ev.event)
+        for out in self._published(bar):
+            if (out.symbol, out.interval) in self._market.keys:
+                await self._market._feed.queue.put(BarEvent(out, out.close_time))
+
+    async def feed_path(
+        self,
+        bar: Bar,
+        times: Sequence[int],
+        between: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        """The market printed ``bar`` (closed), fed as its four price events (R2) at ``times``.
+
+        :meth:`feed` matches a whole bar at once, so an order placed in reaction to a fill at
+        the open (the protective OCO after an entry) only starts working at the next bar. Live,
+        it works milliseconds after the fill. Feeding the path event by event and awaiting
+        ``between`` after every event that produced user events lets the consumer (an
+        event-replay driver waiting for the engine to go idle) react inside the bar, so later
+        events of the same bar meet what it placed. The closed bar is published afterwards,
+        exactly as :meth:`feed` publishes it; a :class:`ReplayClock` stands at each event's time
+        while it is matched and at ``close_time + 1`` when the bar is published.
+        """
+        if not bar.closed:
+            raise DataError(
+                f"{bar.symbol} bar at {bar.open_time}: the paper exchange is fed closed bars only"
+            )
+        if bar.symbol not in self._rules:
+            raise DataError(f"bar for {bar.symbol}, which the paper exchange does not list")
+        if len(times) != 4 or any(b < a for a, b in pairwise(times)):
+            raise DataError(f"{bar.symbol} bar at {bar.open_time}: need four non-decreasing event times")
+        base = self._base.setdefault(bar.symbol, bar.interval)
+        if bar.interval != base:
+            raise DataError(f"{bar.symbol}: fed {bar.interval} bars after {base} bars; feed one interval")
+        replay = self.clock if isinstance(self.clock, ReplayClock) else None
+        self.engine.begin_bar(bar)
+        for price, at in zip(self.engine.path(bar), times, strict=True):
+            if replay is not None:
+                replay.advance_to(at)
+            mine = [
+                ev.event
+                for ev in self.engine.price_event(bar.symbol, price, at)
+                if ev.account == self.account
+            ]
+            for event in mine:
+                await self._user._feed.queue.put(event)
+            if mine and between is not None:
+                await between()
+        self.engine.end_bar(bar.symbol)
+        if replay is not None:
+            replay.advance_to(bar.close_time + 1)
+        self._history[(bar.symbol, bar.interval)].append(bar)
+        self.bars_fed += 1
         for out in self._published(bar):
             if (out.symbol, out.interval) in self._market.keys:
                 await self._market._feed.queue.put(BarEvent(out, out.close_time))

@@ -1,0 +1,135 @@
+"""One symbol's candles as both backtest paths need them, and the times of the intrabar events.
+
+The fast path wants integer arrays (prices in ticks, event times in ms); the event replay
+wants exact :class:`~binance_bot.model.Bar` objects. Both are derived here from one candle
+table, so the two paths can only disagree in their logic, never in their inputs.
+
+**Event times.** A bar is replayed as four price events ``P0 = open, P1, P2, P3 = close``
+(R2 of ``docs/fill-model.md``). They happen at ``open_time``, ``open_time + interval // 3``,
+``open_time + 2 * interval // 3`` and ``close_time``; the middle two never later than
+``close_time`` (Binance reports an early ``close_time`` for a candle cut short by a trading
+halt). Fill times, and the cool-down measured from a stop-out's fill, follow from these.
+Decisions happen at ``close_time + 1``, when the closed bar is known.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from binance_bot.data.frame import to_bars
+from binance_bot.errors import DataError
+from binance_bot.matching.market import grid_unit
+from binance_bot.model import Bar, SymbolRules
+from binance_bot.model.intervals import interval_ms
+from binance_bot.model.numbers import MONEY_CONTEXT, ONE
+
+
+def event_times(open_time: np.ndarray, close_time: np.ndarray, interval: str) -> np.ndarray:
+    """``[4, n]`` int64 times of the price events P0..P3 of each bar (see the module doc)."""
+    step = interval_ms(interval)
+    ot = np.asarray(open_time, dtype=np.int64)
+    ct = np.asarray(close_time, dtype=np.int64)
+    if np.any(ct < ot):
+        raise DataError("a candle closes before it opens")
+    return np.stack([ot, np.minimum(ot + step // 3, ct), np.minimum(ot + 2 * step // 3, ct), ct])
+
+
+def to_grid(values: np.ndarray, unit: Decimal) -> np.ndarray:
+    """Prices as int64 ticks of ``unit``, rounded half up like the matching engine (R1).
+
+    Float division is exact enough for every value that lies on the grid (the usual case);
+    values off the grid, where half-up rounding could differ from the float's, go through
+    ``Decimal`` one by one.
+    """
+    x = np.asarray(values, dtype=np.float64) / float(unit)
+    ticks = np.rint(x)
+    off = np.abs(x - ticks) > 1e-6
+    out = ticks.astype(np.int64)
+    for i in np.flatnonzero(off):
+        exact = Decimal(repr(float(values[i]))) / unit
+        out[i] = int(exact.quantize(ONE, rounding=ROUND_HALF_UP, context=MONEY_CONTEXT))
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class SymbolData:
+    """Candles of one symbol and interval, the rules it trades under, and the trading window.
+
+    Rows before ``trade_from`` only warm the indicators up (no decision is taken on them);
+    trading covers rows ``trade_from .. trade_to - 1``.
+    """
+
+    symbol: str
+    interval: str
+    rules: SymbolRules
+    frame: pd.DataFrame
+    source: str
+    trade_from: int = 0
+    trade_to: int = -1
+    _extra: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        n = len(self.frame)
+        end = n if self.trade_to < 0 else self.trade_to
+        object.__setattr__(self, "trade_to", end)
+        if not 0 <= self.trade_from <= end <= n:
+            raise DataError(f"{self.symbol}: trading window {self.trade_from}..{end} outside 0..{n}")
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    @property
+    def tick(self) -> Decimal:
+        return grid_unit(self.rules.tick_size, self.rules.quote_asset_precision)
+
+    @property
+    def step(self) -> Decimal:
+        return grid_unit(self.rules.step_size, self.rules.base_asset_precision)
+
+    def window(self, trade_from: int, trade_to: int) -> SymbolData:
+        """The same candles with another trading window (indicators still warm from row 0)."""
+        out = SymbolData(
+            self.symbol, self.interval, self.rules, self.frame, self.source, trade_from, trade_to
+        )
+        out._extra.update(self._extra)
+        return out
+
+    @cached_property
+    def open_time(self) -> np.ndarray:
+        return self.frame["open_time"].to_numpy(dtype=np.int64)
+
+    @cached_property
+    def close_time(self) -> np.ndarray:
+        return self.frame["close_time"].to_numpy(dtype=np.int64)
+
+    @cached_property
+    def times(self) -> np.ndarray:
+        """``[4, n]`` event times (:func:`event_times`)."""
+        return event_times(self.open_time, self.close_time, self.interval)
+
+    def ticks(self, column: str) -> np.ndarray:
+        key = f"ticks:{column}"
+        cached = self._extra.get(key)
+        if cached is None:
+            cached = to_grid(self.frame[column].to_numpy(), self.tick)
+            self._extra[key] = cached
+        assert isinstance(cached, np.ndarray)
+        return cached
+
+    def bars(self) -> list[Bar]:
+        """Exact bars for the event replay (cached)."""
+        cached = self._extra.get("bars")
+        if cached is None:
+            cached = to_bars(self.frame, self.symbol, self.interval)
+            self._extra["bars"] = cached
+        assert isinstance(cached, list)
+        return cached
+
+    def index_at(self, time_ms: int) -> int:
+        """The first row opening at or after ``time_ms``."""
+        return int(np.searchsorted(self.open_time, time_ms, side="left"))
