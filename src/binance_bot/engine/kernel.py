@@ -310,6 +310,8 @@ class TradingKernel:
                     if bar.close_time <= (worker.state.last_bar.close_time if worker.state.last_bar else -1):
                         continue  # a bar delivered twice is handled once
                     start = time.perf_counter_ns()
+                    worker.dequeued_ns = start
+                    worker.dequeued_cpu_ns = time.thread_time_ns()
                     try:
                         await worker.on_bar(bar, received_ns)
                     except StrategyError:
@@ -317,6 +319,11 @@ class TradingKernel:
                         return
                     except ExchangeError as exc:
                         log.warning("%s: exchange error while handling a bar: %s", symbol, exc)
+                    except Exception:
+                        # a bug must not silently end this symbol's worker: log it loudly,
+                        # count it, and go on with the next bar (the order path is idempotent)
+                        self.metrics.worker_errors += 1
+                        log.exception("%s: unexpected error while handling a bar", symbol)
                     self.metrics.bar(symbol, (time.perf_counter_ns() - start) / 1e6)
                     self.last_bar_time = max(self.last_bar_time, bar.close_time)
                     await self._after_bar(bar)
@@ -397,6 +404,10 @@ class TradingKernel:
                 next_balances = now + 60
                 with contextlib.suppress(ExchangeError):
                     await self.refresh_balances()
+                try:
+                    await asyncio.to_thread(self.store.maintenance)
+                except Exception:
+                    log.exception("state store maintenance failed")
 
     # ================================================================== accounting
     async def refresh_balances(self) -> None:

@@ -17,7 +17,6 @@ from binance_bot.model import ClosedTrade, Fill, IntentState, Order, OrderIntent
 class MemoryStateStore:
     def __init__(self) -> None:
         self._runs: list[dict[str, Any]] = []
-        self._seq: dict[tuple[str, str], int] = {}
         self._intents: dict[str, OrderIntent] = {}
         self._orders: dict[tuple[str, int], Order] = {}
         self._fills: dict[tuple[str, int], Fill] = {}
@@ -27,6 +26,9 @@ class MemoryStateStore:
         self._settings: dict[str, str] = {}
 
     def close(self) -> None:
+        return None
+
+    def maintenance(self) -> None:
         return None
 
     def start_run(
@@ -53,11 +55,6 @@ class MemoryStateStore:
 
     def last_run(self) -> dict[str, Any] | None:
         return dict(self._runs[-1]) if self._runs else None
-
-    def next_sequence(self, run_id: str, symbol: str) -> int:
-        value = self._seq.get((run_id, symbol), 0) + 1
-        self._seq[(run_id, symbol)] = value
-        return value
 
     def record_intent(self, intent: OrderIntent) -> None:
         if intent.client_order_id in self._intents:

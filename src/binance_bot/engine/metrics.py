@@ -61,13 +61,18 @@ class EngineMetrics:
     trades_closed: int = 0
     stream_gaps: int = 0
     malformed_events: int = 0
+    worker_errors: int = 0
     bar_to_order_ms: deque[float] = field(default_factory=lambda: deque(maxlen=10_000))
     bar_handling_ms: deque[float] = field(default_factory=lambda: deque(maxlen=10_000))
     bar_to_order_histogram: LatencyHistogram = field(default_factory=LatencyHistogram)
     bar_handling_histogram: LatencyHistogram = field(default_factory=LatencyHistogram)
-    order_processing_ms: deque[float] = field(default_factory=lambda: deque(maxlen=10_000))
-    """From the worker taking the bar off its queue to the order reaching the exchange client
-    (intent durably written): our own processing, without waiting behind other symbols."""
+    order_processing_ms: dict[str, deque[float]] = field(default_factory=dict)
+    """Per purpose (entry, exit): from the worker taking the bar off its queue to the order
+    reaching the exchange client (intent durably written), without waiting behind other
+    symbols. An exit includes cancelling the protective OCO first (a network round trip)."""
+    order_processing_cpu_ms: dict[str, deque[float]] = field(default_factory=dict)
+    """The same span in this thread's CPU time: our own work, without the time the OS gave
+    the core to other processes (or, for an exit, the time spent awaiting the cancel)."""
 
     def bar(self, symbol: str, handling_ms: float) -> None:
         self.bars_processed += 1
@@ -79,8 +84,10 @@ class EngineMetrics:
         self.bar_to_order_ms.append(ms)
         self.bar_to_order_histogram.observe(ms)
 
-    def order_processing(self, ms: float) -> None:
-        self.order_processing_ms.append(ms)
+    def order_processing(self, ms: float, purpose: str, *, cpu_ms: float | None = None) -> None:
+        self.order_processing_ms.setdefault(purpose, deque(maxlen=10_000)).append(ms)
+        if cpu_ms is not None:
+            self.order_processing_cpu_ms.setdefault(purpose, deque(maxlen=10_000)).append(cpu_ms)
 
     def entry_refused(self, reason: str) -> None:
         self.entries_refused[reason.split(":")[0]] += 1
@@ -90,11 +97,13 @@ class EngineMetrics:
 
     def latency_summary(self) -> dict[str, float]:
         sample = list(self.bar_to_order_ms)
-        own = list(self.order_processing_ms)
-        return {
+        out = {
             "bar_to_order_p50_ms": percentile(sample, 50),
             "bar_to_order_p99_ms": percentile(sample, 99),
-            "order_processing_p50_ms": percentile(own, 50),
-            "order_processing_p99_ms": percentile(own, 99),
             "samples": float(len(sample)),
         }
+        for purpose, values in self.order_processing_ms.items():
+            own = list(values)
+            out[f"{purpose}_processing_p50_ms"] = percentile(own, 50)
+            out[f"{purpose}_processing_p99_ms"] = percentile(own, 99)
+        return out

@@ -74,15 +74,29 @@ class OrderManager:
         self.counters = OrderCounters()
         self.orders_by_client_id: dict[str, Order] = {}
         self._seen: set[tuple[str, int]] = set()
+        self._sequences: dict[str, int] = {}
 
     # ------------------------------------------------------------------ ids
     def next_id(self, symbol: str, suffix: str = "") -> tuple[int, str]:
-        seq = self.store.next_sequence(self.run_id, symbol)
+        """The next client order id of this run for ``symbol``.
+
+        The counter lives in memory: every process start is a new run with a new run id, so
+        ids can never repeat across restarts, and the intent written before sending is what
+        makes an order findable after a crash. No database write sits on this path.
+        """
+        seq = self._sequences.get(symbol, 0) + 1
+        self._sequences[symbol] = seq
         return seq, client_order_id(self.run_id, symbol, seq, suffix)
 
     # ------------------------------------------------------------------ orders
-    async def place(self, request: OrderRequest, *, purpose: str) -> Order | None:
-        """Send ``request`` (its client id already set); ``None`` when it was rejected."""
+    async def place(
+        self, request: OrderRequest, *, purpose: str, on_wire: Callable[[], None] | None = None
+    ) -> Order | None:
+        """Send ``request`` (its client id already set); ``None`` when it was rejected.
+
+        ``on_wire`` is called once, just before the request goes to the exchange client (the
+        intent is durable by then): the end of the bar-to-order latency.
+        """
         now = self.clock.now_ms()
         intent = OrderIntent(
             client_order_id=request.client_order_id,
@@ -100,6 +114,8 @@ class OrderManager:
         crash_point("intent_written")
         for attempt in range(1, MAX_SEND_ATTEMPTS + 1):
             try:
+                if on_wire is not None and attempt == 1:
+                    on_wire()
                 crash_point("order_in_flight")
                 order = await self.exchange.place_order(request)
                 crash_point("acknowledged")

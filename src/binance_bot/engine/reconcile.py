@@ -111,11 +111,29 @@ def initial_skip(k: TradingKernel, worker: object) -> bool:
     return bool(state and (state.entry_client_id or state.exit_client_id))
 
 
-async def _replay_trades(k: TradingKernel, symbol: str) -> None:
+def _search_start(k: TradingKernel, symbol: str) -> int | None:
+    """Where the search for fills made while away starts, in the exchange's own time.
+
+    After our last stored fill (or the open position's first) nothing older can be new.
+    With neither, the oldest order of ours on the symbol bounds it: a first entry that
+    filled just before a crash has its order recorded but not its fill. Our clock is never
+    used: the exchange dates trades by its clock (a simulator's market may even replay the
+    past), and a fill made a second before the restart would be out of reach.
+    """
     since = k.store.last_fill_time(symbol)
     pos = k.portfolio.position(symbol)
     starts = [t for t in (since, pos.opened_at if pos else None) if t is not None]
-    start = min(starts) if starts else k.started_at
+    if not starts:
+        ours = [o.time for o in k.store.orders(symbol=symbol)]
+        ours += [o.time for o in k.orders.orders_by_client_id.values() if o.symbol == symbol]
+        starts = [min(ours)] if ours else []
+    return min(starts) if starts else None
+
+
+async def _replay_trades(k: TradingKernel, symbol: str) -> None:
+    start = _search_start(k, symbol)
+    if start is None:
+        return  # no order of ours ever reached the exchange on this symbol
     fills = await k.exchange.my_trades(symbol, start_time=start, limit=1000)
     cache: dict[int, Order | None] = {}
     for fill in fills:

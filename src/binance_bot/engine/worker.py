@@ -68,6 +68,8 @@ class SymbolWorker:
         self.rules = rules
         self.features = features
         self.state = WorkerState()
+        self.dequeued_ns = 0
+        self.dequeued_cpu_ns = 0
 
     # ------------------------------------------------------------------ market
     def warm_up(self, bar: Bar) -> None:
@@ -177,12 +179,20 @@ class SymbolWorker:
             time_in_force=TimeInForce.IOC if order_type is OrderType.LIMIT else None,
         )
         self.state.entry_client_id = coid
-        k.metrics.bar_to_order((time.perf_counter_ns() - received_ns) / 1e6)
+        order = await k.orders.place(
+            request, purpose="entry", on_wire=lambda: self._record_latency(received_ns, "entry")
+        )
         log.info("%s: entry %s %s at ~%s (%s)", self.symbol, order_type.value, size.qty, price, coid)
-        order = await k.orders.place(request, purpose="entry")
         if order is None and self.state.entry_client_id == coid:
             self.state.entry_client_id = None
         return order
+
+    def _record_latency(self, received_ns: int, purpose: str) -> None:
+        now = time.perf_counter_ns()
+        self.k.metrics.bar_to_order((now - received_ns) / 1e6)
+        if self.dequeued_ns:
+            cpu = (time.thread_time_ns() - self.dequeued_cpu_ns) / 1e6
+            self.k.metrics.order_processing((now - self.dequeued_ns) / 1e6, purpose, cpu_ms=cpu)
 
     # ------------------------------------------------------------------ protection
     def protection_legs(self) -> list[Order]:
@@ -292,10 +302,12 @@ class SymbolWorker:
             symbol=self.symbol, side=Side.SELL, type=OrderType.MARKET, client_order_id=coid, quantity=qty
         )
         self.state.exit_client_id = coid
-        if received_ns is not None:
-            k.metrics.bar_to_order((time.perf_counter_ns() - received_ns) / 1e6)
+        order = await k.orders.place(
+            request,
+            purpose="exit" if reason != "kill" else "flatten",
+            on_wire=None if received_ns is None else lambda: self._record_latency(received_ns, "exit"),
+        )
         log.info("%s: exit (%s) SELL %s (%s)", self.symbol, reason, qty, coid)
-        order = await k.orders.place(request, purpose="exit" if reason != "kill" else "flatten")
         if order is None and self.state.exit_client_id == coid:
             self.state.exit_client_id = None
 

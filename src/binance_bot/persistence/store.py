@@ -16,7 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, func, insert, select, update
+from sqlalchemy import Engine, bindparam, create_engine, event, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -39,6 +39,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # Checkpoints run from maintenance(), off the order path: an automatic one inside a
+    # commit would stall the order that triggered it for milliseconds.
+    cursor.execute("PRAGMA wal_autocheckpoint=0")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
@@ -64,10 +67,55 @@ class SqlStateStore:
             t.metadata.create_all(self.engine)
         self._conn: Connection = self.engine.connect()
         self._insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
+        self._prepare()
+
+    def _prepare(self) -> None:
+        """Build the hot statements once. Executing a prebuilt statement with a parameter
+        dict skips SQLAlchemy's per-call statement construction and cache-key work, which
+        otherwise costs several times the database write itself on the order path."""
+
+        def upsert(table: Any, keys: tuple[str, ...]) -> Any:
+            stmt = self._insert(table)
+            return stmt.on_conflict_do_update(
+                index_elements=[table.c[k] for k in keys],
+                set_={c.name: stmt.excluded[c.name] for c in table.c if c.name not in keys},
+            )
+
+        self._intent_insert = insert(t.intents)
+        self._intent_update = (
+            update(t.intents)
+            .where(t.intents.c.client_order_id == bindparam("b_coid"))
+            .values(
+                state=bindparam("b_state"),
+                reject_code=bindparam("b_code"),
+                reject_msg=bindparam("b_msg"),
+                updated_at=bindparam("b_now"),
+            )
+        )
+        self._order_upsert = upsert(t.orders, ("symbol", "order_id"))
+        self._position_upsert_stmt = upsert(t.positions, ("symbol",))
+        self._equity_upsert = upsert(t.equity, ("run_id", "time"))
+        self._trade_insert_stmt = insert(t.trades)
+        self._fill_insert_stmt = (
+            self._insert(t.fills)
+            .on_conflict_do_nothing(index_elements=[t.fills.c.symbol, t.fills.c.trade_id])
+            .returning(t.fills.c.trade_id)
+        )
 
     def close(self) -> None:
         self._conn.close()
         self.engine.dispose()
+
+    def maintenance(self) -> None:
+        """Housekeeping that must stay off the order path: copy the WAL back into the database.
+
+        A PASSIVE checkpoint never blocks writers; it runs on its own connection so the
+        caller may run it in a thread while the engine keeps writing.
+        """
+        if self.engine.dialect.name != "sqlite" or ":memory:" in self.url:
+            return
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
     def __enter__(self) -> SqlStateStore:
         return self
@@ -107,39 +155,29 @@ class SqlStateStore:
         all_runs = self.runs()
         return all_runs[-1] if all_runs else None
 
-    # ------------------------------------------------------------------ client order ids
-    def next_sequence(self, run_id: str, symbol: str) -> int:
-        """Atomically take the next sequence number for (run, symbol), starting at 1."""
-        stmt = self._insert(t.sequences).values(run_id=run_id, symbol=symbol, next_value=2)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[t.sequences.c.run_id, t.sequences.c.symbol],
-            set_={"next_value": t.sequences.c.next_value + 1},
-        ).returning(t.sequences.c.next_value)
-        value = self._conn.execute(stmt).scalar_one()  # fetch before commit (RETURNING)
-        self._conn.commit()
-        return int(value) - 1
-
     # ------------------------------------------------------------------ intents
     def record_intent(self, intent: OrderIntent) -> None:
-        self._run(
-            insert(t.intents).values(
-                client_order_id=intent.client_order_id,
-                run_id=intent.run_id,
-                symbol=intent.symbol,
-                purpose=intent.purpose,
-                side=intent.side.value,
-                type=intent.type.value,
-                quantity=intent.quantity,
-                price=intent.price,
-                stop_price=intent.stop_price,
-                list_client_order_id=intent.list_client_order_id,
-                state=intent.state,
-                reject_code=intent.reject_code,
-                reject_msg=intent.reject_msg,
-                created_at=intent.created_at,
-                updated_at=intent.updated_at or intent.created_at,
-            )
+        self._conn.execute(
+            self._intent_insert,
+            {
+                "client_order_id": intent.client_order_id,
+                "run_id": intent.run_id,
+                "symbol": intent.symbol,
+                "purpose": intent.purpose,
+                "side": intent.side.value,
+                "type": intent.type.value,
+                "quantity": intent.quantity,
+                "price": intent.price,
+                "stop_price": intent.stop_price,
+                "list_client_order_id": intent.list_client_order_id,
+                "state": intent.state,
+                "reject_code": intent.reject_code,
+                "reject_msg": intent.reject_msg,
+                "created_at": intent.created_at,
+                "updated_at": intent.updated_at or intent.created_at,
+            },
         )
+        self._conn.commit()
 
     def update_intent(
         self,
@@ -152,11 +190,17 @@ class SqlStateStore:
     ) -> None:
         if state not in IntentState.ALL:
             raise ValueError(f"unknown intent state {state!r}")
-        self._run(
-            update(t.intents)
-            .where(t.intents.c.client_order_id == client_order_id)
-            .values(state=state, reject_code=reject_code, reject_msg=reject_msg, updated_at=now_ms)
+        self._conn.execute(
+            self._intent_update,
+            {
+                "b_coid": client_order_id,
+                "b_state": state,
+                "b_code": reject_code,
+                "b_msg": reject_msg,
+                "b_now": now_ms,
+            },
         )
+        self._conn.commit()
 
     def intents(self, *, state: str | None = None, symbol: str | None = None) -> list[OrderIntent]:
         stmt = select(t.intents).order_by(t.intents.c.created_at, t.intents.c.client_order_id)
@@ -179,27 +223,26 @@ class SqlStateStore:
 
     # ------------------------------------------------------------------ orders and fills
     def upsert_order(self, order: Order) -> None:
-        values = {
-            "symbol": order.symbol,
-            "order_id": order.order_id,
-            "client_order_id": order.client_order_id,
-            "side": order.side.value,
-            "type": order.type.value,
-            "status": order.status.value,
-            "orig_qty": order.orig_qty,
-            "executed_qty": order.executed_qty,
-            "cummulative_quote_qty": order.cummulative_quote_qty,
-            "price": order.price,
-            "stop_price": order.stop_price,
-            "order_list_id": order.order_list_id,
-            "time": order.time,
-            "update_time": order.update_time,
-        }
-        keep = {k: v for k, v in values.items() if k not in ("symbol", "order_id")}
-        stmt = self._insert(t.orders).values(**values)
-        self._run(
-            stmt.on_conflict_do_update(index_elements=[t.orders.c.symbol, t.orders.c.order_id], set_=keep)
+        self._conn.execute(
+            self._order_upsert,
+            {
+                "symbol": order.symbol,
+                "order_id": order.order_id,
+                "client_order_id": order.client_order_id,
+                "side": order.side.value,
+                "type": order.type.value,
+                "status": order.status.value,
+                "orig_qty": order.orig_qty,
+                "executed_qty": order.executed_qty,
+                "cummulative_quote_qty": order.cummulative_quote_qty,
+                "price": order.price,
+                "stop_price": order.stop_price,
+                "order_list_id": order.order_list_id,
+                "time": order.time,
+                "update_time": order.update_time,
+            },
         )
+        self._conn.commit()
 
     def orders(self, *, open_only: bool = False, symbol: str | None = None) -> list[Order]:
         stmt = select(t.orders).order_by(t.orders.c.time, t.orders.c.order_id)
@@ -211,29 +254,28 @@ class SqlStateStore:
         self._conn.commit()
         return [_order(r) for r in rows]
 
-    def _fill_insert(self, fill: Fill) -> Any:
-        return (
-            self._insert(t.fills)
-            .values(
-                symbol=fill.symbol,
-                trade_id=fill.trade_id,
-                order_id=fill.order_id,
-                client_order_id=fill.client_order_id,
-                side=fill.side.value,
-                price=fill.price,
-                qty=fill.qty,
-                commission=fill.commission,
-                commission_asset=fill.commission_asset,
-                time=fill.time,
-                is_maker=fill.is_maker,
-            )
-            .on_conflict_do_nothing(index_elements=[t.fills.c.symbol, t.fills.c.trade_id])
-            .returning(t.fills.c.trade_id)
-        )
+    @staticmethod
+    def _fill_params(fill: Fill) -> dict[str, Any]:
+        return {
+            "symbol": fill.symbol,
+            "trade_id": fill.trade_id,
+            "order_id": fill.order_id,
+            "client_order_id": fill.client_order_id,
+            "side": fill.side.value,
+            "price": fill.price,
+            "qty": fill.qty,
+            "commission": fill.commission,
+            "commission_asset": fill.commission_asset,
+            "time": fill.time,
+            "is_maker": fill.is_maker,
+        }
+
+    def _insert_fill(self, fill: Fill) -> bool:
+        return self._conn.execute(self._fill_insert_stmt, self._fill_params(fill)).first() is not None
 
     def record_fill(self, fill: Fill) -> bool:
         """Store a fill once; returns False when (symbol, trade id) was already recorded."""
-        inserted = self._conn.execute(self._fill_insert(fill)).first() is not None  # rowcount is unreliable
+        inserted = self._insert_fill(fill)  # RETURNING, not rowcount: rowcount is unreliable here
         self._conn.commit()
         return inserted
 
@@ -260,14 +302,14 @@ class SqlStateStore:
         when the fill was already recorded.
         """
         try:
-            if self._conn.execute(self._fill_insert(fill)).first() is None:
+            if not self._insert_fill(fill):
                 self._conn.rollback()
                 return False
             if position is not None:
-                self._conn.execute(self._position_upsert(position))
+                self._conn.execute(self._position_upsert_stmt, self._position_params(position))
             if closed is not None:
                 run_id, trade = closed
-                self._conn.execute(self._trade_insert(run_id, trade))
+                self._conn.execute(self._trade_insert_stmt, self._trade_params(run_id, trade))
                 self._conn.execute(t.positions.delete().where(t.positions.c.symbol == trade.symbol))
             self._conn.commit()
         except BaseException:
@@ -293,8 +335,9 @@ class SqlStateStore:
         return None if value is None else int(value)
 
     # ------------------------------------------------------------------ positions and trades
-    def _position_upsert(self, position: Position) -> Any:
-        values = {
+    @staticmethod
+    def _position_params(position: Position) -> dict[str, Any]:
+        return {
             "symbol": position.symbol,
             "qty": position.qty,
             "entry_price": position.entry_price,
@@ -306,12 +349,10 @@ class SqlStateStore:
             "entry_client_order_id": position.entry_client_order_id,
             "protection_list_id": position.protection_list_id,
         }
-        keep = {k: v for k, v in values.items() if k != "symbol"}
-        stmt = self._insert(t.positions).values(**values)
-        return stmt.on_conflict_do_update(index_elements=[t.positions.c.symbol], set_=keep)
 
     def save_position(self, position: Position) -> None:
-        self._run(self._position_upsert(position))
+        self._conn.execute(self._position_upsert_stmt, self._position_params(position))
+        self._conn.commit()
 
     def delete_position(self, symbol: str) -> None:
         self._run(t.positions.delete().where(t.positions.c.symbol == symbol))
@@ -322,24 +363,24 @@ class SqlStateStore:
         return {r["symbol"]: _position(r) for r in rows}
 
     @staticmethod
-    def _trade_insert(run_id: str, trade: ClosedTrade) -> Any:
-        return insert(t.trades).values(
-            run_id=run_id,
-            symbol=trade.symbol,
-            entry_time=trade.entry_time,
-            exit_time=trade.exit_time,
-            entry_price=trade.entry_price,
-            exit_price=trade.exit_price,
-            qty=trade.qty,
-            cost=trade.cost,
-            proceeds=trade.proceeds,
-            fees_quote=trade.fees_quote,
-            exit_reason=trade.exit_reason,
-        )
+    def _trade_params(run_id: str, trade: ClosedTrade) -> dict[str, Any]:
+        return {
+            "run_id": run_id,
+            "symbol": trade.symbol,
+            "entry_time": trade.entry_time,
+            "exit_time": trade.exit_time,
+            "entry_price": trade.entry_price,
+            "exit_price": trade.exit_price,
+            "qty": trade.qty,
+            "cost": trade.cost,
+            "proceeds": trade.proceeds,
+            "fees_quote": trade.fees_quote,
+            "exit_reason": trade.exit_reason,
+        }
 
     def close_position(self, run_id: str, trade: ClosedTrade) -> None:
         """Record the round trip and drop the open position in one transaction."""
-        self._conn.execute(self._trade_insert(run_id, trade))
+        self._conn.execute(self._trade_insert_stmt, self._trade_params(run_id, trade))
         self._conn.execute(t.positions.delete().where(t.positions.c.symbol == trade.symbol))
         self._conn.commit()
 
@@ -355,15 +396,17 @@ class SqlStateStore:
     def record_equity(
         self, run_id: str, *, time: int, equity: Decimal, free_quote: Decimal, positions_value: Decimal
     ) -> None:
-        stmt = self._insert(t.equity).values(
-            run_id=run_id, time=time, equity=equity, free_quote=free_quote, positions_value=positions_value
+        self._conn.execute(
+            self._equity_upsert,
+            {
+                "run_id": run_id,
+                "time": time,
+                "equity": equity,
+                "free_quote": free_quote,
+                "positions_value": positions_value,
+            },
         )
-        self._run(
-            stmt.on_conflict_do_update(
-                index_elements=[t.equity.c.run_id, t.equity.c.time],
-                set_={"equity": equity, "free_quote": free_quote, "positions_value": positions_value},
-            )
-        )
+        self._conn.commit()
 
     def equity_curve(self, run_id: str | None = None) -> list[tuple[int, Decimal]]:
         stmt = select(t.equity.c.time, t.equity.c.equity).order_by(t.equity.c.time)

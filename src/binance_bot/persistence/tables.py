@@ -56,14 +56,6 @@ runs = Table(
     Column("config_json", Text, nullable=False),
 )
 
-sequences = Table(
-    "sequences",
-    metadata,
-    Column("run_id", String(16), primary_key=True),
-    Column("symbol", String(32), primary_key=True),
-    Column("next_value", Integer, nullable=False),
-)
-
 intents = Table(
     "order_intents",
     metadata,

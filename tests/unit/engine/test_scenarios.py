@@ -169,3 +169,23 @@ async def test_restart_adopts_the_open_position_and_its_protection() -> None:
     assert trade.exit_reason == "take_profit"
     assert trade.cost == COST
     await h2.stop()
+
+
+async def test_an_unexpected_error_in_one_bar_does_not_end_the_worker(monkeypatch) -> None:
+    h = Harness()
+    await h.start()
+    worker = h.kernel.workers["TESTUSDT"]
+    calls = {"n": 0}
+    original = worker.features.update
+
+    def flaky(*args):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("boom")
+        return original(*args)
+
+    monkeypatch.setattr(worker.features, "update", flaky)
+    await h.feed(bars_from(ENTRY_ROWS))
+    assert h.kernel.metrics.worker_errors == 1
+    assert h.kernel.metrics.bars_processed == len(ENTRY_ROWS)  # the worker went on after the error
+    await h.stop()
