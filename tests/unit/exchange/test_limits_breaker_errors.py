@@ -6,6 +6,7 @@ import asyncio
 import logging
 
 import pytest
+from multidict import CIMultiDict
 
 from binance_bot.errors import (
     AuthenticationError,
@@ -69,13 +70,17 @@ async def test_budget_acquire_waits_for_the_window() -> None:
 
 def test_headers_correct_the_matching_budgets() -> None:
     limiter = RateLimiter(margin_seconds=0.0)
-    limiter.observe_headers(
+    # response headers as aiohttp hands them over: names compare case-insensitively
+    headers = CIMultiDict(
         {"x-mbx-used-weight-1m": "1234", "X-MBX-ORDER-COUNT-10S": "7", "X-MBX-USED-WEIGHT": "9"}
     )
+    limiter.observe_headers(headers)
     snap = limiter.snapshot()
     assert snap["REQUEST_WEIGHT_1M"]["server_used"] == 1234
     assert snap["ORDERS_10S"]["server_used"] == 7
     assert snap["ORDERS_1D"]["server_used"] == 0
+    limiter.observe_headers(CIMultiDict({"X-MBX-USED-WEIGHT-1M": "not a number"}))
+    assert limiter.snapshot()["REQUEST_WEIGHT_1M"]["server_used"] == 1234
 
 
 async def test_ban_halts_everything_until_it_ends(caplog: pytest.LogCaptureFixture) -> None:

@@ -3,7 +3,7 @@
 Each budget has two layers:
 
 * an ``aiolimiter.AsyncLimiter`` (leaky bucket, weighted ``acquire``) that paces requests
-  at the budget's average rate;
+  at the budget's average rate (windows of a minute or less: REQUEST_WEIGHT, ORDERS per 10 s);
 * a sliding log of what was sent in the last window. A leaky bucket alone can admit up to
   twice its capacity within one window (a full burst, then everything that drains), while
   Binance refuses anything over the limit inside its interval; the log makes the bound exact
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
@@ -39,8 +38,6 @@ DEFAULT_LIMITS: tuple[RateLimit, ...] = (
 )
 """Live values (docs/binance-api.md §3.1) until exchangeInfo says otherwise."""
 
-_HEADER = re.compile(r"^x-mbx-(used-weight|order-count)-(\d+[smhd])$", re.IGNORECASE)
-
 
 class Budget:
     """One limiter (e.g. REQUEST_WEIGHT per 1 MINUTE)."""
@@ -57,7 +54,9 @@ class Budget:
         # window cannot still be inside the server's (it received the old one a little later).
         self.window = float(limit.window_seconds) + margin_seconds
         self._clock = clock
-        self._pacer = AsyncLimiter(limit.limit, limit.window_seconds)
+        # Pacing only makes sense for short windows: a leaky bucket for a day-long window
+        # would drip at its daily average, and the log alone already bounds it exactly.
+        self._pacer = AsyncLimiter(limit.limit, limit.window_seconds) if limit.window_seconds <= 60 else None
         self._log: deque[tuple[float, int]] = deque()
         self._sum = 0
         self.server_used = 0
@@ -91,9 +90,8 @@ class Budget:
             return
         if weight > self.limit.limit:
             raise ValueError(f"{self.key}: a request of weight {weight} can never fit {self.limit.limit}")
-        if not self._pacer.has_capacity(weight):
-            self.waits += 1
-        await self._pacer.acquire(weight)
+        if self._pacer is not None:
+            await self._pacer.acquire(weight)
         while (wait := self._try_take(weight)) > 0:
             self.waits += 1
             await asyncio.sleep(wait)
@@ -145,9 +143,25 @@ class RateLimiter:
                 budget._sum += weight
             budgets.append(budget)
         self.budgets = budgets
+        self._index()
 
-    def _of(self, kind: str) -> list[Budget]:
-        return [b for b in self.budgets if b.limit.rate_limit_type == kind]
+    def _of(self, kind: str) -> tuple[Budget, ...]:
+        return tuple(b for b in self.budgets if b.limit.rate_limit_type == kind)
+
+    def _index(self) -> None:
+        """Budgets by type and the headers that correct them, looked up once per configure
+        because both are needed on every request."""
+        self._raw = self._of("RAW_REQUESTS")
+        self._weight = self._of("REQUEST_WEIGHT")
+        self._orders = self._of("ORDERS")
+        self._headers = tuple(
+            (
+                f"x-mbx-{'used-weight' if b.limit.rate_limit_type == 'REQUEST_WEIGHT' else 'order-count'}-"
+                f"{b.limit.header_suffix.lower()}",
+                b,
+            )
+            for b in (*self._weight, *self._orders)
+        )
 
     def check_ban(self) -> None:
         if self.banned_until_ms and self._wall_ms() < self.banned_until_ms:
@@ -163,24 +177,20 @@ class RateLimiter:
         while (delay := self._resume_at - self._clock()) > 0:
             await asyncio.sleep(delay)
             self.check_ban()
-        for b in self._of("RAW_REQUESTS"):
+        for b in self._raw:
             await b.acquire(1)
-        for b in self._of("REQUEST_WEIGHT"):
+        for b in self._weight:
             await b.acquire(weight)
         if orders:
-            for b in self._of("ORDERS"):
+            for b in self._orders:
                 await b.acquire(orders)
 
     def observe_headers(self, headers: Mapping[str, str]) -> None:
-        for name, value in headers.items():
-            m = _HEADER.match(name)
-            if not m or not value.isdigit():
-                continue
-            kind = "REQUEST_WEIGHT" if m.group(1).lower() == "used-weight" else "ORDERS"
-            suffix = m.group(2).upper()
-            for b in self._of(kind):
-                if b.limit.header_suffix == suffix:
-                    b.observe(int(value))
+        """``headers`` must look names up case-insensitively (aiohttp's do)."""
+        for name, budget in self._headers:
+            value = headers.get(name)
+            if value is not None and value.isdigit():
+                budget.observe(int(value))
 
     def back_off(self, seconds: float) -> None:
         """A 429: nobody sends anything for ``seconds``."""

@@ -10,10 +10,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
@@ -83,14 +84,32 @@ class Ed25519Signer:
 
 
 def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
 
 
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
+
+
 def encode_query(params: Mapping[str, Any]) -> str:
-    """Percent-encode ``params`` in order (RFC 3986 unreserved characters kept as is)."""
-    return urlencode({k: _text(v) for k, v in params.items() if v is not None}, quote_via=quote, safe="")
+    """Percent-encode ``params`` in order (RFC 3986 unreserved characters kept as is).
+
+    Written out rather than ``urllib.parse.urlencode`` because it runs for every request
+    and almost every value (symbols, sides, numbers, ids) needs no escaping: checking that
+    first is several times cheaper than quoting every character of every value.
+    """
+    parts = []
+    for key, value in params.items():
+        if value is None:
+            continue
+        text = value if type(value) is str else _text(value)
+        if not _UNRESERVED.fullmatch(text):
+            text = quote(text, safe="")
+        parts.append(f"{key}={text}")  # parameter names are Binance's: plain ASCII letters
+    return "&".join(parts)
 
 
 def signed_query(params: Mapping[str, Any], signer: Signer) -> str:

@@ -35,6 +35,8 @@ class WireFormatError(ValueError):
 
 
 def require_mapping(obj: object, what: str) -> Mapping[str, Any]:
+    if type(obj) is dict:  # what json.loads makes; the ABC check below is several times slower
+        return obj
     if not isinstance(obj, Mapping):
         raise WireFormatError(what, f"expected a JSON object, got {type(obj).__name__}", payload=obj)
     return obj
@@ -105,11 +107,18 @@ def bool_(obj: Mapping[str, Any], key: str) -> bool:
     return value
 
 
+_MEMBERS: dict[type[StrEnum], dict[str, StrEnum]] = {}
+
+
 def enum_(obj: Mapping[str, Any], key: str, kind: type[E]) -> E:
     value = get(obj, key)
+    # a plain dict lookup per enum class: calling the class goes through EnumMeta.__call__
+    members = _MEMBERS.get(kind)
+    if members is None:
+        members = _MEMBERS[kind] = {m.value: m for m in kind}
     try:
-        return kind(value)
-    except ValueError:
+        return members[value]  # type: ignore[return-value]
+    except (KeyError, TypeError):
         raise WireFormatError(key, f"unknown {kind.__name__} {value!r}", payload=obj) from None
 
 
