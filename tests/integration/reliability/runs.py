@@ -1,0 +1,406 @@
+"""The campaigns themselves: crash points, random SIGKILLs, and a soak under faults.
+
+Each returns a plain report (counts and violation lists) that the CI tests assert on and
+``bench/reliability.py`` turns into RELIABILITY.md. The three share one discipline: after
+every restart the bot must, within a bound, bring its ledger back to the exchange's records
+and protect every long, without ever having doubled an order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from tests.integration.reliability.campaign import (
+    DASHBOARD_TOKEN,
+    BotSettings,
+    Campaign,
+    CampaignExchange,
+    FaultPlan,
+)
+from tests.integration.reliability.invariants import (
+    StoreSnapshot,
+    Verdict,
+    duplicate_client_order_ids,
+    entries_while_long,
+    fills_not_on_exchange,
+    trades_not_stored,
+    unprotected_longs,
+)
+
+from binance_bot.model import Side
+
+READY_BOUND_S = 60.0
+"""Start-up (imports, reconciliation, history) of one run under faults, at most."""
+SETTLE_BOUND_S = 15.0
+"""After a restart, the ledger equals the exchange and every long is protected within this."""
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+def market_start_ms(hours_back: float) -> int:
+    """A market start far enough in the past that market time stays behind the wall clock for
+    the whole campaign, as it always is on a real exchange."""
+    return int((time.time() - hours_back * 3600) // 60 * 60_000)
+
+
+def _merge(into: dict[str, list[str]], verdict: Verdict, tag: str) -> None:
+    for name, problems in verdict.as_dict().items():
+        into.setdefault(name, []).extend(f"{tag}: {p}" for p in problems)
+
+
+def _order_stats(campaign: Campaign) -> dict[str, int]:
+    orders = campaign.exchange.view().all_orders()
+    return {
+        "orders": len(orders),
+        "entries_filled": sum(1 for o in orders if o.side is Side.BUY and o.executed_qty > 0),
+        "oco_legs": sum(1 for o in orders if o.order_list_id >= 0),
+        "trades": len(campaign.exchange.view().all_trades()),
+        "round_trips": StoreSnapshot.read(campaign.store_path).trades,
+    }
+
+
+# ---------------------------------------------------------------------- crash points
+@dataclass
+class CrashReport:
+    points: list[dict[str, Any]] = field(default_factory=list)
+    violations: dict[str, list[str]] = field(default_factory=dict)
+    stats: dict[str, int] = field(default_factory=dict)
+    wall_s: float = 0.0
+
+    @property
+    def total_violations(self) -> int:
+        return sum(len(v) for v in self.violations.values())
+
+
+async def crash_campaign(
+    workdir: Path,
+    points: Sequence[str],
+    *,
+    symbols: Sequence[str],
+    speed: float = 60.0,
+    reach_bound_s: float = 60.0,
+    progress: Progress = _quiet,
+) -> CrashReport:
+    """For each ``point[:n]``: a run that SIGKILLs itself there, then a normal restart on the
+    same state, which must settle (ledger = exchange, longs protected) within the bound."""
+    report = CrashReport()
+    started = time.monotonic()
+    exchange = CampaignExchange(symbols, speed=speed, start_ms=market_start_ms(48))
+    await exchange.start()
+    campaign = Campaign(workdir, exchange)
+    campaign.write_config()
+    try:
+        for point in points:
+            crashing = await campaign.spawn(crash_at=point)
+            rc = await crashing.wait(reach_bound_s)
+            if rc is None:
+                await crashing.ensure_dead()
+            restart = await campaign.spawn()
+            ready = await restart.wait_ready(READY_BOUND_S)
+            verdict, took = await campaign.settle(SETTLE_BOUND_S)
+            outcome = {
+                "point": point,
+                "killed_itself": rc == -9,
+                "exit_code": rc,
+                "restart_ready": ready,
+                "settle_s": round(took, 2),
+                "violations": verdict.violations,
+            }
+            report.points.append(outcome)
+            _merge(report.violations, verdict, f"after {point}")
+            if rc != -9:
+                report.violations.setdefault("crash_point_not_reached", []).append(f"{point}: rc {rc}")
+            if not ready:
+                report.violations.setdefault("restart_failed", []).append(f"after {point}")
+            progress(f"crash at {point}: {outcome}")
+            restart.kill()  # the market is frozen and the run settled: nothing is in flight
+            await restart.wait(10.0)
+            await exchange.resume()
+        report.stats = _order_stats(campaign)
+    finally:
+        await campaign.close()
+        await exchange.stop()
+    report.wall_s = time.monotonic() - started
+    return report
+
+
+# ---------------------------------------------------------------------- kill -9
+@dataclass
+class KillReport:
+    kills: int = 0
+    kills_during_startup: int = 0
+    restarts_settled: int = 0
+    violations: dict[str, list[str]] = field(default_factory=dict)
+    settle_s: list[float] = field(default_factory=list)
+    stats: dict[str, int] = field(default_factory=dict)
+    wall_s: float = 0.0
+    final_exit_code: int | None = None
+
+    @property
+    def total_violations(self) -> int:
+        return sum(len(v) for v in self.violations.values())
+
+
+async def kill9_campaign(
+    workdir: Path,
+    kills: int,
+    *,
+    symbols: Sequence[str],
+    speed: float = 60.0,
+    window_s: tuple[float, float] = (0.5, 8.0),
+    seed: int = 1,
+    faults: FaultPlan | None = None,
+    progress: Progress = _quiet,
+) -> KillReport:
+    """``kills`` SIGKILLs at random moments of a paper session (start-up included), each
+    followed by a restart on the same state that must settle within the bound; the
+    invariants that hold at every moment (unique ids, one entry per signal, stored fills
+    are exchange trades) are also checked right after each kill, before the restart."""
+    rng = random.Random(seed)
+    report = KillReport()
+    started = time.monotonic()
+    exchange = CampaignExchange(symbols, speed=speed, faults=faults, start_ms=market_start_ms(48))
+    await exchange.start()
+    campaign = Campaign(workdir, exchange)
+    campaign.write_config()
+    try:
+        run = await campaign.spawn()
+        for i in range(1, kills + 1):
+            delay = rng.uniform(*window_s)
+            await asyncio.sleep(delay)
+            was_ready = run.ready.is_set()
+            run.kill()
+            await run.wait(10.0)
+            report.kills += 1
+            report.kills_during_startup += 0 if was_ready else 1
+            view = exchange.view()
+            store = StoreSnapshot.read(campaign.store_path)
+            instant = Verdict(
+                duplicate_client_ids=duplicate_client_order_ids(view),
+                double_entries=entries_while_long(view),
+                ledger=fills_not_on_exchange(view, store),
+            )
+            _merge(report.violations, instant, f"kill {i} (at {delay:.2f} s)")
+            run = await campaign.spawn()
+            if not await run.wait_ready(READY_BOUND_S):
+                report.violations.setdefault("restart_failed", []).append(f"after kill {i}")
+                continue
+            verdict, took = await campaign.settle(SETTLE_BOUND_S)
+            report.settle_s.append(took)
+            _merge(report.violations, verdict, f"restart after kill {i}")
+            if not verdict.violations:
+                report.restarts_settled += 1
+            await exchange.resume()
+            progress(
+                f"kill {i}/{kills} at {delay:.2f} s ({'trading' if was_ready else 'starting'}): "
+                f"settled in {took:.2f} s, violations {verdict.violations}"
+            )
+        # the session ends with a graceful stop, and one more exact check
+        run.terminate()
+        report.final_exit_code = await run.wait(30.0)
+        verdict, _ = await campaign.settle(SETTLE_BOUND_S)
+        _merge(report.violations, verdict, "after the final graceful stop")
+        report.stats = _order_stats(campaign)
+    finally:
+        await campaign.close()
+        await exchange.stop()
+    report.wall_s = time.monotonic() - started
+    return report
+
+
+# ---------------------------------------------------------------------- soak
+@dataclass
+class SoakReport:
+    duration_s: float = 0.0
+    symbols: int = 0
+    checks: int = 0
+    violations: dict[str, list[str]] = field(default_factory=dict)
+    faults: dict[str, int] = field(default_factory=dict)
+    fault_plan: dict[str, Any] = field(default_factory=dict)
+    stats: dict[str, int] = field(default_factory=dict)
+    bars_processed: dict[str, int] = field(default_factory=dict)
+    bars_closed: dict[str, int] = field(default_factory=dict)
+    worst_unprotected_s: float = 0.0
+    worst_unstored_s: float = 0.0
+    rss_kib: list[tuple[float, int]] = field(default_factory=list)
+    rss_slope_kib_per_min: float = 0.0
+    exit_code: int | None = None
+    api: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def total_violations(self) -> int:
+        return sum(len(v) for v in self.violations.values())
+
+
+def slope_per_minute(samples: Sequence[tuple[float, int]]) -> float:
+    """Least-squares slope of (seconds, KiB) samples, in KiB per minute."""
+    if len(samples) < 2:
+        return 0.0
+    n = len(samples)
+    mx = sum(t for t, _ in samples) / n
+    my = sum(v for _, v in samples) / n
+    var = sum((t - mx) ** 2 for t, _ in samples)
+    if var == 0:
+        return 0.0
+    return sum((t - mx) * (v - my) for t, v in samples) / var * 60
+
+
+async def _scrape(session: aiohttp.ClientSession, base: str) -> dict[str, dict[str, float]]:
+    """``/metrics`` of the bot's dashboard as {metric: {labels: value}}."""
+    headers = {"Authorization": f"Bearer {DASHBOARD_TOKEN}"}
+    async with session.get(f"{base}/metrics", headers=headers) as resp:
+        resp.raise_for_status()
+        text = await resp.text()
+    out: dict[str, dict[str, float]] = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        name_labels, _, value = line.rpartition(" ")
+        name, _, labels = name_labels.partition("{")
+        out.setdefault(name, {})[labels.rstrip("}")] = float(value)
+    return out
+
+
+async def soak(
+    workdir: Path,
+    duration_s: float,
+    *,
+    symbols: Sequence[str],
+    speed: float = 60.0,
+    faults: FaultPlan | None = None,
+    protection_bound_s: float = 30.0,
+    store_lag_bound_s: float = 30.0,
+    check_every_s: float = 1.0,
+    rss_every_s: float = 5.0,
+    progress: Progress = _quiet,
+) -> SoakReport:
+    """A paper session under faults for ``duration_s``, checked continuously.
+
+    While it runs: client order ids unique and one entry per signal (every check), stored
+    fills are exchange trades (every check), an exchange trade missing from the store for
+    longer than ``store_lag_bound_s`` and a long unprotected for longer than
+    ``protection_bound_s`` are violations, RSS sampled. At the end (graceful stop, market
+    frozen): the exact ledger check, and bars processed per symbol (the bot's own metrics)
+    equal to the bars the simulator closed after the bot's history.
+    """
+    report = SoakReport(symbols=len(symbols))
+    plan = faults or FaultPlan()
+    report.fault_plan = plan.describe()
+    exchange = CampaignExchange(symbols, speed=speed, faults=plan, start_ms=market_start_ms(48))
+    await exchange.start()
+    campaign = Campaign(workdir, exchange, BotSettings(dashboard=True))
+    campaign.write_config()
+    unprotected_since: dict[str, float] = {}
+    first_seen: dict[tuple[str, int], float] = {}
+    try:
+        # start on a frozen market, so the history the bot loads ends exactly where the bars
+        # it must process begin: the bar in progress now is the first one it decides on
+        await exchange.freeze()
+        first_live = {s: _bar_in_progress(exchange, s) for s in symbols}
+        run = await campaign.spawn()
+        if not await run.wait_ready(READY_BOUND_S):
+            report.violations["start_failed"] = [f"the bot did not start (see {run.output})"]
+            return report
+        await exchange.resume()
+        t0 = time.monotonic()
+        next_rss = t0
+        while time.monotonic() - t0 < duration_s:
+            await asyncio.sleep(check_every_s)
+            now = time.monotonic()
+            if not run.running:
+                report.violations.setdefault("bot_exited", []).append(
+                    f"exit code {run.proc and run.proc.returncode}"
+                )
+                break
+            view = exchange.view()
+            store = StoreSnapshot.read(campaign.store_path)
+            instant = Verdict(
+                duplicate_client_ids=duplicate_client_order_ids(view),
+                double_entries=entries_while_long(view),
+                ledger=fills_not_on_exchange(view, store),
+            )
+            _merge(report.violations, instant, f"t={now - t0:.0f}s")
+            for t in trades_not_stored(view, store):
+                key = (t.symbol, t.trade_id)
+                lag = now - first_seen.setdefault(key, now)
+                report.worst_unstored_s = max(report.worst_unstored_s, lag)
+                if lag > store_lag_bound_s:
+                    report.violations.setdefault("ledger", []).append(
+                        f"t={now - t0:.0f}s: exchange trade {t.symbol}#{t.trade_id} unstored for {lag:.0f} s"
+                    )
+                    first_seen[key] = now  # report each stuck trade once per bound
+            exposed = unprotected_longs(view)
+            for symbol in list(unprotected_since):
+                if symbol not in exposed:
+                    del unprotected_since[symbol]
+            for symbol in exposed:
+                since = unprotected_since.setdefault(symbol, now)
+                report.worst_unprotected_s = max(report.worst_unprotected_s, now - since)
+                if now - since > protection_bound_s:
+                    report.violations.setdefault("unprotected", []).append(
+                        f"t={now - t0:.0f}s: {symbol} unprotected for {now - since:.0f} s"
+                    )
+                    unprotected_since[symbol] = now
+            report.checks += 1
+            if now >= next_rss:
+                rss = run.rss_kib()
+                if rss is not None:
+                    report.rss_kib.append((round(now - t0, 1), rss))
+                next_rss = now + rss_every_s
+                progress(
+                    f"t={now - t0:.0f}s checks {report.checks} violations {report.total_violations} "
+                    f"rss {rss} KiB orders {len(view.all_orders())} faults {exchange.fault_counts()}"
+                )
+        report.duration_s = time.monotonic() - t0
+        # the end: what the bot says it processed, then a graceful stop and the exact check
+        await exchange.freeze()
+        await asyncio.sleep(1.0)  # the last closed bar reaches every worker
+        if run.dashboard_url is not None:
+            async with aiohttp.ClientSession() as http:
+                metrics = await _scrape(http, run.dashboard_url)
+            processed = metrics.get("binance_bot_bars_processed_total") or metrics.get(
+                "binance_bot_bars_processed", {}
+            )
+            for symbol in symbols:
+                report.bars_processed[symbol] = int(processed.get(f'symbol="{symbol}"', -1))
+                report.bars_closed[symbol] = (
+                    _bar_in_progress(exchange, symbol) - first_live[symbol]
+                ) // 60_000
+                if report.bars_processed[symbol] != report.bars_closed[symbol]:
+                    report.violations.setdefault("bars", []).append(
+                        f"{symbol}: {report.bars_processed[symbol]} bars processed, the simulator closed "
+                        f"{report.bars_closed[symbol]} after the history"
+                    )
+        else:
+            report.violations.setdefault("bars", []).append("the dashboard's metrics were not reachable")
+        run.terminate()
+        report.exit_code = await run.wait(30.0)
+        if report.exit_code != 0:
+            report.violations.setdefault("shutdown", []).append(f"exit code {report.exit_code} on SIGTERM")
+        verdict, _ = await campaign.settle(SETTLE_BOUND_S)
+        _merge(report.violations, verdict, "after the graceful stop")
+        report.faults = exchange.fault_counts()
+        if exchange.bans_418:
+            report.violations.setdefault("418", []).append(f"{exchange.bans_418} requests answered 418")
+        report.stats = _order_stats(campaign)
+        report.rss_slope_kib_per_min = slope_per_minute(report.rss_kib[len(report.rss_kib) // 4 :])
+    finally:
+        await campaign.close()
+        await exchange.stop()
+    return report
+
+
+def _bar_in_progress(exchange: CampaignExchange, symbol: str) -> int:
+    """Open time of the bar the simulator is building for ``symbol`` (every earlier one closed)."""
+    return int(exchange.sim.core.market.status()["symbols"][symbol]["barOpenTime"])
