@@ -106,7 +106,7 @@ def units_for(data: SymbolData, spec: BacktestSpec) -> Units:
         cp,
         _places(spec.capital, cfg.trading.oper_equity, rules.min_notional, rules.max_notional),
     )
-    equity_places = max(quote_places, base_places + decimal_places(tick))
+    equity_places = max(quote_places, base_places + data.mark_places)
     return Units(tick, step, quote_places, base_places, equity_places, cp)
 
 
@@ -127,7 +127,10 @@ def symbol_parameters(data: SymbolData, spec: BacktestSpec, units: Units) -> np.
     sp[kn.SP_MPQ] = _exact(tick * step, u.quote_places)
     sp[kn.SP_SV] = _exact(step, u.base_places)
     sp[kn.SP_UW] = 10 ** (u.equity_places - u.quote_places)
-    sp[kn.SP_VTW] = _exact(tick, u.equity_places - u.base_places)
+    sp[kn.SP_VTW] = 10 ** (u.equity_places - u.base_places - data.mark_places)
+    sp[kn.SP_MARK_TICK] = _exact(tick, data.mark_places)
+    sp[kn.SP_MARK_POW] = 10**data.mark_places
+    sp[kn.SP_SMU] = _exact(step, u.quote_places)
     sp[kn.SP_GQ] = 10 ** (u.quote_places - u.commission_places)
     sp[kn.SP_GB] = 10 ** (u.base_places - u.commission_places)
 
@@ -161,9 +164,9 @@ def symbol_parameters(data: SymbolData, spec: BacktestSpec, units: Units) -> np.
     widest = max(int(sp[kn.SP_UW]), 2 * max(taker_n, maker_n, 1), frac_n, frac_d)
     sp[kn.SP_SAFE_Q] = _LIMIT // (100 * widest)
     # products of a price, a quantity and a ratio must fit 64 bits too (see kernel._mul_div)
-    top = int(data.ticks("high").max()) if len(data) else 1
-    if top * int(sp[kn.SP_MPQ]) * frac_d * max(frac_n, 1) >= _LIMIT:
-        sp[kn.SP_SAFE_Q] = 0
+    top = int(data.marks().max()) if len(data) else 1
+    if top * int(sp[kn.SP_SMU]) * int(sp[kn.SP_MARK_POW]) * frac_d * max(frac_n, 1) >= _LIMIT:
+        sp[kn.SP_SAFE_Q] = 0  # every row of this symbol goes to the replay
     return sp
 
 
@@ -264,6 +267,7 @@ class MarketArrays:
         self.highs = np.zeros((s, n), dtype=np.int64)
         self.lows = np.zeros((s, n), dtype=np.int64)
         self.closes = np.zeros((s, n), dtype=np.int64)
+        self.marks = np.zeros((s, n), dtype=np.int64)
         self.times = np.zeros((4, s, n), dtype=np.int64)
         for i, d in enumerate(datas):
             m = len(d)
@@ -271,6 +275,7 @@ class MarketArrays:
             self.highs[i, :m] = d.ticks("high")
             self.lows[i, :m] = d.ticks("low")
             self.closes[i, :m] = d.ticks("close")
+            self.marks[i, :m] = d.marks()
             self.times[:, i, :m] = d.times
         self.bars = n
 
@@ -317,6 +322,7 @@ def simulate_rows(
         market.highs,
         market.lows,
         market.closes,
+        market.marks,
         market.times,
         sym_par,
         glob,

@@ -48,7 +48,7 @@ SP_OPER = 1  # trading.oper_equity (U)
 SP_MPQ = 2  # price ticks x qty steps -> U
 SP_SV = 3  # qty steps -> V
 SP_UW = 4  # U -> W
-SP_VTW = 5  # V x price ticks -> W
+SP_VTW = 5  # V x close marks -> W
 SP_GQ = 6  # U per unit of the commission's last place (quote side)
 SP_GB = 7  # V per unit of the commission's last place (base side)
 SP_MIN_Q = 8  # LOT_SIZE minQty (steps)
@@ -71,7 +71,10 @@ SP_AVG_MS = 24  # avgPriceMins in ms
 SP_INTERVAL = 25  # bar interval (ms), for the cool-down
 SP_SAFE_Q = 26  # quote balance above which 64-bit products could overflow (U)
 SP_MKT_STEP_EXTRA = 27  # 1 when MARKET_LOT_SIZE's step is not a whole number of LOT_SIZE steps
-SP_COUNT = 28
+SP_MARK_TICK = 28  # close marks per tick
+SP_MARK_POW = 29  # close marks per unit of the quote asset (10^mark places)
+SP_SMU = 30  # one step of quantity x one unit of price -> U
+SP_COUNT = 31
 
 # global parameters (glob[G_*])
 G_TAKER_N = 0
@@ -318,6 +321,7 @@ def _row(
     highs: np.ndarray,
     lows: np.ndarray,
     closes: np.ndarray,
+    marks: np.ndarray,
     times: np.ndarray,
     sym_par: np.ndarray,
     glob: np.ndarray,
@@ -487,12 +491,13 @@ def _row(
             break
         # ---------------------------------------------------------- the bar has closed
         now = t3[s, i] + 1
+        mark = marks[s, i]  # the close as published, maybe finer than the tick
         if quote > sp[SP_SAFE_Q]:
             status, why, at_bar = STATUS_UNSUPPORTED, U_OVERFLOW, i
             break
         exit_now = 0
         if state in (_PROTECTED, _STOP_RESTING, _UNPROTECTED):
-            if stop_limit > 0 and c < stop_limit:
+            if stop_limit > 0 and mark < stop_limit * sp[SP_MARK_TICK]:
                 exit_now = REASON_STOP_LOSS
             elif exits[r, i]:
                 exit_now = REASON_SIGNAL
@@ -518,13 +523,16 @@ def _row(
                 # flat, so no exposure and the equity is the quote balance
                 expo_ok = _ge_products(quote, glob[G_EXPO_N], oper, 100 * glob[G_EXPO_D])
             if expo_ok and quote > 0:
-                # risk.size_entry: min(oper_equity, free x fraction) / close, down to the step
+                # risk.size_entry: min(oper_equity, free x fraction) / close, down to the step;
+                # the notional is checked at the close rounded down to the tick
                 if _ge_products(quote, glob[G_FRAC_N], oper, glob[G_FRAC_D]):
-                    qty = oper // (c * mpq)
+                    qty = _mul_div(oper, sp[SP_MARK_POW], mark * sp[SP_SMU])
                 else:
-                    qty = _mul_div(quote, glob[G_FRAC_N], glob[G_FRAC_D] * c * mpq)
+                    qty = _mul_div(
+                        quote, glob[G_FRAC_N] * sp[SP_MARK_POW], glob[G_FRAC_D] * mark * sp[SP_SMU]
+                    )
                 qty -= qty % sp[SP_MKT_STEP]
-                notional = qty * c * mpq
+                notional = qty * (mark // sp[SP_MARK_TICK]) * mpq
                 sized = (
                     qty > 0
                     and qty >= sp[SP_MIN_Q]
@@ -554,9 +562,9 @@ def _row(
             queued_qty = qty
             exit_reason = exit_now
         # equity and the hard limits (engine kernel _after_bar, risk.on_equity)
-        equity_w = quote * sp[SP_UW] + held * c * sp[SP_VTW]
+        equity_w = quote * sp[SP_UW] + held * mark * sp[SP_VTW]
         if keep_equity:
-            equity[r, i] = float(equity_w)  # W units; the caller scales it
+            equity[r, i] = equity_w  # W units: the caller converts them to floats exactly
         if held > 0:
             exposure += 1
         day = now - now % _DAY_MS
@@ -628,6 +636,7 @@ def simulate(
     highs: np.ndarray,
     lows: np.ndarray,
     closes: np.ndarray,
+    marks: np.ndarray,
     times: np.ndarray,
     sym_par: np.ndarray,
     glob: np.ndarray,
@@ -639,7 +648,7 @@ def simulate(
     equity: np.ndarray,
 ) -> None:
     """Run every row (see the module doc); results go into ``trades``, ``summary`` and
-    ``equity`` (``[rows, bars]`` float, or ``[rows, 0]`` to skip the curves)."""
+    ``equity`` (``[rows, bars]`` int64 in W units, or ``[rows, 0]`` to skip the curves)."""
     for r in prange(row_par.shape[0]):
         _row(
             r,
@@ -647,6 +656,7 @@ def simulate(
             highs,
             lows,
             closes,
+            marks,
             times,
             sym_par,
             glob,

@@ -26,7 +26,7 @@ from binance_bot.errors import DataError
 from binance_bot.matching.market import grid_unit
 from binance_bot.model import Bar, SymbolRules
 from binance_bot.model.intervals import interval_ms
-from binance_bot.model.numbers import MONEY_CONTEXT, ONE
+from binance_bot.model.numbers import MONEY_CONTEXT, ONE, decimal_places
 
 
 def event_times(open_time: np.ndarray, close_time: np.ndarray, interval: str) -> np.ndarray:
@@ -118,6 +118,32 @@ class SymbolData:
         if cached is None:
             cached = to_grid(self.frame[column].to_numpy(), self.tick)
             self._extra[key] = cached
+        assert isinstance(cached, np.ndarray)
+        return cached
+
+    @cached_property
+    def mark_places(self) -> int:
+        """Decimal places of the closes (at least the tick's).
+
+        The engine values a long, sizes an entry and compares with the stop-limit at the
+        bar's close as published, which may be finer than the tick (a file recorded when the
+        symbol's tick was smaller): the fast path needs those closes exactly.
+        """
+        closes = self.frame["close"].to_numpy(dtype=np.float64)
+        places = decimal_places(self.tick)
+        while places < 12:
+            x = closes * 10.0**places
+            if np.all(np.abs(x - np.rint(x)) <= np.abs(x) * 1e-13 + 1e-9):
+                break
+            places += 1
+        return places
+
+    def marks(self) -> np.ndarray:
+        """Closes as int64 units of ``10^-mark_places`` (exact)."""
+        cached = self._extra.get("marks")
+        if cached is None:
+            cached = to_grid(self.frame["close"].to_numpy(), Decimal(1).scaleb(-self.mark_places))
+            self._extra["marks"] = cached
         assert isinstance(cached, np.ndarray)
         return cached
 

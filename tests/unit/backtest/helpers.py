@@ -105,7 +105,8 @@ def random_market(
     seed: int, bars: int, *, start_price: float = 100.0, tick: float = 0.01, interval: str = "1m"
 ) -> pd.DataFrame:
     """A random walk with what the position loop must get right: jumps at the open (some
-    through the stop), missing bars, candles cut short, flat and wide bars."""
+    through the stop), missing bars, candles cut short, flat and wide bars. ``tick`` is the
+    prices' precision (finer than the symbol's tick for a file recorded under an older one)."""
     rng = np.random.default_rng(seed)
     step = interval_ms(interval)
     rows, ot, ct = [], [], []
