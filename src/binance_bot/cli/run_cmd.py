@@ -50,6 +50,12 @@ def run(
         bool, typer.Option("--dashboard", help="Serve the dashboard and print its URL.")
     ] = False,
     out: Annotated[Path, typer.Option(help="Folder for the run summary.")] = Path("reports"),
+    live: Annotated[
+        bool | None,
+        typer.Option(
+            "--live/--no-live", help="Live table of symbols and statistics (default: on a terminal)."
+        ),
+    ] = None,
 ) -> None:
     """Trade: paper on the embedded simulator without keys; testnet or live with keys."""
     extra: dict[str, dict[str, object]] = {"trading": {}}
@@ -63,7 +69,9 @@ def run(
 
     loaded = state_of(ctx).load(extra if extra["trading"] else None)
     config = loaded.config
-    setup_logging(config.monitoring)
+    console = Console(stderr=True)
+    show_live = console.is_terminal if live is None else live
+    setup_logging(config.monitoring, rich_console=console)
     options = RunOptions(
         symbols=_split(symbols),
         data=list(data or []),
@@ -74,13 +82,13 @@ def run(
         force=force,
         live_confirmed=i_understand_live_trading,
     )
-    summary = asyncio.run(_run(config, options, dashboard=dashboard))
+    summary = asyncio.run(_run(config, options, dashboard=dashboard, console=console if show_live else None))
     path = write_summary(summary, out)
     _print_summary(summary)
     Console().print(f"summary written to {path}")
 
 
-async def _run(config: Any, options: Any, *, dashboard: bool) -> dict[str, Any]:
+async def _run(config: Any, options: Any, *, dashboard: bool, console: Console | None) -> dict[str, Any]:
     from binance_bot.app import Session, install_signal_handlers
 
     session = Session(config, options)
@@ -90,7 +98,47 @@ async def _run(config: Any, options: Any, *, dashboard: bool) -> dict[str, Any]:
             from binance_bot.monitoring.dashboard import start_dashboard
 
             await start_dashboard(session)
-        return await session.run()
+        if console is None:
+            return await session.run()
+        from rich.live import Live
+
+        with Live(live_table(session), console=console, refresh_per_second=2, transient=True) as view:
+            task = asyncio.create_task(session.run())
+            while not task.done():
+                await asyncio.wait({task}, timeout=0.5)
+                view.update(live_table(session))
+            return task.result()
+
+
+def live_table(session: Any) -> Table:
+    """Symbols with their last close, position and protection, under the run's statistics."""
+    kernel = session.kernel
+    stats = kernel.get_statistics() if kernel is not None else {}
+    title = (
+        f"{session.mode.value} | equity {stats.get('equity', '-')} | trades {stats.get('total_trades', 0)} "
+        f"| win rate {stats.get('win_rate', '-')} | pnl {stats.get('total_pnl', '-')}"
+    )
+    table = Table(title=title, expand=False)
+    for column in ("symbol", "bars", "close", "qty", "entry", "stop", "take profit", "uPnL", "signal"):
+        table.add_column(column, justify="right" if column not in ("symbol", "signal") else "left")
+    if kernel is None:
+        return table
+    for worker in kernel.workers.values():
+        snap = worker.snapshot()
+        pos = snap["position"] or {}
+        signal = snap["signal"] or {}
+        table.add_row(
+            str(snap["symbol"]),
+            str(snap["bars"]),
+            str(snap["last_close"] or "-"),
+            pos.get("qty", ""),
+            pos.get("entry", ""),
+            pos.get("stop", ""),
+            pos.get("take_profit", ""),
+            pos.get("unrealized_pnl", ""),
+            "entry" if signal.get("entry") else ("exit" if signal.get("exit") else ""),
+        )
+    return table
 
 
 def _print_summary(summary: dict[str, Any]) -> None:

@@ -79,6 +79,7 @@ def setup_logging(
     console: bool = True,
     level: str | None = None,
     stream: object | None = None,
+    rich_console: Console | None = None,
 ) -> Path:
     """Install console, rotating-file and optional JSON-lines handlers; returns the log dir.
 
@@ -96,8 +97,9 @@ def setup_logging(
     fmt = "%(asctime)s %(levelname)-8s %(name)s: %(message)s"
     handlers: list[logging.Handler] = []
     if console:
-        rich_console = Console(file=stream or sys.stderr, soft_wrap=True)
-        ch = RichHandler(console=rich_console, show_path=False, rich_tracebacks=False, markup=False)
+        # a caller showing a rich Live display passes its console, so log lines print above it
+        out = rich_console or Console(file=stream or sys.stderr, soft_wrap=True)
+        ch = RichHandler(console=out, show_path=False, rich_tracebacks=False, markup=False)
         ch.setFormatter(RedactingFormatter("%(message)s"))
         handlers.append(ch)
     log_dir = Path(config.log_dir)
