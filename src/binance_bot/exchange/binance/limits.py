@@ -60,6 +60,7 @@ class Budget:
         self._log: deque[tuple[float, int]] = deque()
         self._sum = 0
         self.server_used = 0
+        self.server_peak = 0
         self.waits = 0
 
     @property
@@ -100,6 +101,7 @@ class Budget:
         """The server counted ``server_used`` in its current interval: if that is more than we
         sent (another client on the same IP or account), book the difference as used now."""
         self.server_used = server_used
+        self.server_peak = max(self.server_peak, server_used)
         now = self._clock()
         self._expire(now)
         if server_used > self._sum:
@@ -213,6 +215,12 @@ class RateLimiter:
 
     def snapshot(self) -> dict[str, dict[str, int]]:
         return {
-            b.key: {"limit": b.limit.limit, "used": b.used(), "server_used": b.server_used, "waits": b.waits}
+            b.key: {
+                "limit": b.limit.limit,
+                "used": b.used(),
+                "server_used": b.server_used,
+                "server_peak": b.server_peak,
+                "waits": b.waits,
+            }
             for b in self.budgets
         }
