@@ -14,6 +14,7 @@ from binance_bot.model import Bar, Order, SymbolRules
 from binance_bot.strategy import make_strategy
 
 SYMBOL = "TESTUSDT"
+SMA_2_3 = {"fast": 2, "slow": 3}
 MINUTE = 60_000
 START = 1_704_067_200_000  # 2024-01-01 00:00 UTC
 
@@ -76,6 +77,7 @@ class Harness:
         balances: dict[str, str] | None = None,
         store: Any = None,
         exchange: PaperExchange | None = None,
+        rules: SymbolRules = RULES,
         **settings: Any,
     ) -> None:
         overrides: dict[str, Any] = {
@@ -88,7 +90,8 @@ class Harness:
             "risk": {"daily_loss_limit_pct": "50", "max_drawdown_pct": "50", **settings.pop("risk", {})},
         }
         self.config = load_config(overrides=overrides, environ={}, use_default_file=False).config
-        self.exchange = exchange or PaperExchange([RULES], balances or {"USDT": "10000"})
+        self.symbol = rules.symbol
+        self.exchange = exchange or PaperExchange([rules], balances or {"USDT": "10000"})
         self.store = store or MemoryStateStore()
         self.kernel = TradingKernel(
             config=self.config,
@@ -97,8 +100,10 @@ class Harness:
             user=self.exchange.user_stream(),
             clock=self.exchange.clock,
             store=self.store,
-            strategy=make_strategy(strategy, params or {"fast": 2, "slow": 3}),
-            symbols=[SYMBOL],
+            strategy=make_strategy(
+                strategy, params if params is not None else SMA_2_3 if strategy == "sma_cross" else {}
+            ),
+            symbols=[rules.symbol],
             warm_up=False,
             periodic=False,
         )
@@ -121,7 +126,8 @@ class Harness:
     def orders(self) -> list[Order]:
         """Every order of the account, in placement order."""
         return sorted(
-            self.exchange.engine.all_orders(self.exchange.account, SYMBOL), key=lambda o: o.order_id
+            self.exchange.engine.all_orders(self.exchange.account, self.symbol, limit=100_000),
+            key=lambda o: o.order_id,
         )
 
     async def stop(self) -> None:
