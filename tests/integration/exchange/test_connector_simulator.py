@@ -425,3 +425,22 @@ async def test_download_into_the_cache(
     rest = await conn.get_klines("BTCUSDT", "1m", start_time=start, limit=1000)
     assert [b.open_time for b in cached] == [b.open_time for b in rest if b.closed]
     assert [b.close for b in cached] == [b.close for b in rest if b.closed]
+
+
+async def test_streams_answer_pings_and_pace_control_messages(simulator_factory: Callable[..., Any]) -> None:
+    """A server that pings every second and drops a client that has not answered for 2.5 s,
+    or that sent more than 5 messages (pongs included) in a second, keeps our connection
+    through 12 subscriptions added one SUBSCRIBE at a time."""
+    sim = await simulator_factory(ping_interval_s=1.0, pong_timeout_s=2.5)
+    async with connect(sim) as c:
+        stream = c.market_stream()
+        symbols = ["BTCUSDT", "ETHUSDT"]
+        for interval in ("1m", "3m", "5m", "15m", "30m", "1h"):
+            await stream.subscribe(symbols, interval)  # one SUBSCRIBE each after the first
+        await asyncio.sleep(1.0)  # with the paced subscriptions, well past the 2.5 s pong deadline
+        await sim.advance()
+        (event,) = await take(stream.events(), 1)
+        assert event.bar.interval == "1m"
+        m = stream.metrics()
+        assert m["reconnects"] == 0 and m["connections"] == 1 and m["streams"] == 12
+        assert sim.core.protocol_clock.now_ms() - c.rest.clock.synced_at_ms > 2_500  # outlived the deadline

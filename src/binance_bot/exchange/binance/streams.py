@@ -30,12 +30,13 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 import aiohttp
-from aiolimiter import AsyncLimiter
 
 from binance_bot.model import Bar, BarEvent, BookTickerEvent, MarketEvent, Trade, floor_open_time, interval_ms
 
 from . import wire
 from .endpoints import Endpoints
+from .limits import Budget
+from .wire import RateLimit
 from .ws import Reconnect, ReconnectingSocket, SocketSettings
 
 log = logging.getLogger(__name__)
@@ -135,7 +136,11 @@ class _MarketSocket(ReconnectingSocket):
         super().__init__(f"market-{index}", settings)
         self.owner = owner
         self.streams = streams
-        self._control = AsyncLimiter(4, 1)
+        # Binance counts incoming messages per second (control messages, pings and pongs)
+        # and disconnects past 5: an exact budget of 3 per second leaves room for pongs and
+        # heartbeat pings. A leaky bucket alone would let a full bucket plus its drip into
+        # one second.
+        self._control = Budget(RateLimit("CONTROL_MESSAGES", "SECOND", 1, 3), margin_seconds=0.05)
         self._ids = 0
 
     def _url_streams(self) -> list[str]:
@@ -164,9 +169,14 @@ class _MarketSocket(ReconnectingSocket):
         target = ws or self._ws
         if target is None or target.closed:
             return  # the next connect subscribes them through on_open
-        await self._control.acquire()
+        await self._control.acquire(1)
         self._ids += 1
-        await target.send_json({"method": "SUBSCRIBE", "params": streams, "id": self._ids})
+        try:
+            await target.send_json({"method": "SUBSCRIBE", "params": streams, "id": self._ids})
+        except (ConnectionError, aiohttp.ClientError) as exc:
+            # the connection is going down; the reconnect subscribes every stream in the URL
+            # or in on_open, these included (they are already in self.streams)
+            log.info("%s: SUBSCRIBE not sent (%s); the reconnect will subscribe", self.name, exc)
 
     async def on_text(self, text: str) -> None:
         await self.owner._on_text(text)
