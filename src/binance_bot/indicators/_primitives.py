@@ -44,7 +44,7 @@ from torch import Tensor
 BLOCK = 16
 """Block length of the scan: 16 keeps the per-bar work of the matrix product at 32 flops."""
 
-DENSE = 64
+DENSE = 128
 """Block-end states are solved in chunks of this many by one dense triangular product."""
 
 
