@@ -249,9 +249,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--no-write", action="store_true", help="do not update BENCHMARKS.md")
     p.add_argument("--no-cuda", action="store_true", help="skip the GPU even if CUDA is present")
     p.add_argument("--eager-only", action="store_true", help="skip the compiled mode (and its compile time)")
+    p.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     args = p.parse_args(argv)
     if args.quick:
         args.single_bars, args.batch_rows, args.batch_bars, args.repeats = 20_000, 8, 5_000, 2
+    if args.threads:
+        torch.set_num_threads(args.threads)
     console = Console()
     use_cuda = torch.cuda.is_available() and not args.no_cuda
     info = machine()
