@@ -31,15 +31,18 @@ class Signer(Protocol):
 class HmacSigner:
     """HMAC-SHA256 with the API secret, lowercase hex (Binance's default key type)."""
 
-    __slots__ = ("_key",)
+    __slots__ = ("_keyed",)
 
     def __init__(self, secret: str) -> None:
         if not secret:
             raise ConfigError("api.api_secret is empty", key="api.api_secret")
-        self._key = secret.encode()
+        # keyed once; each signature copies the keyed state instead of re-deriving it
+        self._keyed = hmac.new(secret.encode(), digestmod=hashlib.sha256)
 
     def sign(self, payload: str) -> str:
-        return hmac.new(self._key, payload.encode(), hashlib.sha256).hexdigest()
+        h = self._keyed.copy()
+        h.update(payload.encode())
+        return h.hexdigest()
 
     def __repr__(self) -> str:
         return "HmacSigner(<secret>)"
