@@ -117,19 +117,33 @@ def _init_worker() -> None:
     numba.set_num_threads(1)
 
 
+POOL_MIN_WORK = 20_000_000
+"""Bar-evaluations below which a process pool costs more (starting Python, torch and the
+compiled loop in every worker: seconds) than it saves; the compiled loop already runs the
+rows of one batch on every core."""
+
+
 class LocalEngine:
     """Runs batches of sweep tasks in this process or a ``spawn`` process pool."""
 
-    def __init__(self, workers: int | None = None) -> None:
+    def __init__(self, workers: int | None = None, *, min_work: int = POOL_MIN_WORK) -> None:
         self.workers = workers if workers is not None else (os.cpu_count() or 1)
+        self.min_work = min_work
 
     def map(
-        self, tasks: Sequence[SweepTask], *, batch: int = 64, progress: Progress | None = None
+        self,
+        tasks: Sequence[SweepTask],
+        *,
+        batch: int = 64,
+        work: int | None = None,
+        progress: Progress | None = None,
     ) -> Iterator[SweepResult]:
-        """Results as they complete (any order); tasks go in batches of ``batch``."""
+        """Results as they complete (any order); tasks go in batches of ``batch``. ``work`` is
+        the estimated bar-evaluations of all tasks (a pool is started only above ``min_work``)."""
         batches = [tasks[i : i + batch] for i in range(0, len(tasks), batch)]
         done = 0
-        if self.workers <= 1 or len(batches) <= 1:
+        small = work is not None and work < self.min_work
+        if self.workers <= 1 or len(batches) <= 1 or small:
             for b in batches:
                 yield from run_batch(b)
                 done += len(b)
@@ -292,7 +306,10 @@ def optimize(
         else:
             raise ConfigError(f"--method must be grid, random or optuna, got {method!r}", key="method")
         tasks = tasks_for(strategy, points, datas, windows, spec)
-        result.candidates, result.invalid = _collect(engine.map(tasks, progress=progress), len(datas))
+        work = len(points) * sum(len(d.load()) for d in datas) * len(windows)
+        result.candidates, result.invalid = _collect(
+            engine.map(tasks, work=work, progress=progress), len(datas)
+        )
     result.evaluated = len(result.candidates)
     for fin, fout in folds:
         best = max(result.candidates, key=lambda c: c.score(fin.name, objective), default=None)
@@ -337,7 +354,8 @@ def _optuna(
         fresh = [p for p in points if tuple(sorted(p.items())) not in seen]
         unique = list({tuple(sorted(p.items())): p for p in fresh}.values())
         tasks = tasks_for(strategy, unique, datas, windows, spec, first_id=done * len(datas))
-        got, bad = _collect(engine.map(tasks), len(datas))
+        work = len(unique) * sum(len(d.load()) for d in datas) * len(windows)
+        got, bad = _collect(engine.map(tasks, work=work), len(datas))
         invalid += bad
         for c in got:
             seen[tuple(sorted(c.params.items()))] = c

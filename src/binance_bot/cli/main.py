@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 
 from binance_bot import __version__
-from binance_bot.cli import config_cmd, data_cmd, doctor, run_cmd, simulator_cmd
+from binance_bot.cli import backtest_cmd, config_cmd, data_cmd, doctor, run_cmd, simulator_cmd
 from binance_bot.cli.state import CliState
 from binance_bot.config.redaction import redact
 from binance_bot.errors import BotError
@@ -38,6 +38,8 @@ app.command("stop")(run_cmd.stop)
 app.command("kill")(run_cmd.kill)
 app.command("reset-kill")(run_cmd.reset_kill)
 app.command("status")(run_cmd.status)
+app.command("backtest")(backtest_cmd.backtest)
+app.command("optimize")(backtest_cmd.optimize)
 
 _debug = False
 
