@@ -163,7 +163,9 @@ def _alloc(rows: int, length: int, like: Tensor) -> Tensor:
     return empty((rows, length), like.dtype, like.device)
 
 
-def _plan(rows: int, length: int, kernels: Sequence[Kernel], device: torch.device, tile_bars: int | None):
+def _plan(
+    rows: int, length: int, kernels: Sequence[Kernel], device: torch.device, tile_bars: int | None
+) -> tuple[int, list[tuple[int, int]]]:
     """Rows per tile and the time cuts. Long rows are cut in time, one row per tile; short
     rows are stacked whole. The first cut holds every kernel's warm-up, and later cuts start
     far enough in that their left context is a plain view of the input."""
