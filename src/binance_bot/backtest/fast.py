@@ -123,7 +123,8 @@ def symbol_parameters(data: SymbolData, spec: BacktestSpec, units: Units) -> np.
     u, tick, step = units, units.tick, units.step
     sp = np.zeros(kn.SP_COUNT, dtype=np.int64)
     sp[kn.SP_QUOTE0] = _exact(spec.capital, u.quote_places)
-    sp[kn.SP_OPER] = _exact(cfg.trading.oper_equity, u.quote_places)
+    # an oper_equity beyond 64 bits never binds: the free-balance cap always does first
+    sp[kn.SP_OPER] = min(_exact(cfg.trading.oper_equity, u.quote_places), _LIMIT)
     sp[kn.SP_MPQ] = _exact(tick * step, u.quote_places)
     sp[kn.SP_SV] = _exact(step, u.base_places)
     sp[kn.SP_UW] = 10 ** (u.equity_places - u.quote_places)
@@ -263,6 +264,14 @@ class MarketArrays:
     def __init__(self, datas: Sequence[SymbolData]) -> None:
         n = max((len(d) for d in datas), default=0)
         s = len(datas)
+        self.bars = n
+        if s == 1:  # one symbol: views, no copies
+            d = datas[0]
+            self.opens, self.highs = d.ticks("open")[None, :], d.ticks("high")[None, :]
+            self.lows, self.closes = d.ticks("low")[None, :], d.ticks("close")[None, :]
+            self.marks = d.marks()[None, :]
+            self.times = d.times[:, None, :]
+            return
         self.opens = np.zeros((s, n), dtype=np.int64)
         self.highs = np.zeros((s, n), dtype=np.int64)
         self.lows = np.zeros((s, n), dtype=np.int64)
@@ -277,7 +286,6 @@ class MarketArrays:
             self.closes[i, :m] = d.ticks("close")
             self.marks[i, :m] = d.marks()
             self.times[:, i, :m] = d.times
-        self.bars = n
 
 
 def simulate_rows(

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property
 
+import numba
 import numpy as np
 import pandas as pd
 
@@ -29,14 +30,51 @@ from binance_bot.model.intervals import interval_ms
 from binance_bot.model.numbers import MONEY_CONTEXT, ONE, decimal_places
 
 
+@numba.njit(cache=True)
+def _event_times(ot: np.ndarray, ct: np.ndarray, step: int, out: np.ndarray) -> bool:
+    ok = True
+    for i in range(ot.shape[0]):
+        o, c = ot[i], ct[i]
+        ok &= c >= o
+        out[0, i] = o
+        out[1, i] = min(o + step // 3, c)
+        out[2, i] = min(o + 2 * step // 3, c)
+        out[3, i] = c
+    return ok
+
+
 def event_times(open_time: np.ndarray, close_time: np.ndarray, interval: str) -> np.ndarray:
     """``[4, n]`` int64 times of the price events P0..P3 of each bar (see the module doc)."""
-    step = interval_ms(interval)
-    ot = np.asarray(open_time, dtype=np.int64)
-    ct = np.asarray(close_time, dtype=np.int64)
-    if np.any(ct < ot):
+    ot = np.ascontiguousarray(open_time, dtype=np.int64)
+    ct = np.ascontiguousarray(close_time, dtype=np.int64)
+    out = np.empty((4, ot.shape[0]), dtype=np.int64)
+    if not _event_times(ot, ct, interval_ms(interval), out):
         raise DataError("a candle closes before it opens")
-    return np.stack([ot, np.minimum(ot + step // 3, ct), np.minimum(ot + 2 * step // 3, ct), ct])
+    return out
+
+
+@numba.njit(cache=True)
+def _grid(values: np.ndarray, unit: float, out: np.ndarray, off: np.ndarray) -> int:
+    """Nearest grid index of each value; flags (and counts) the values not on the grid."""
+    count = 0
+    for i in range(values.shape[0]):
+        x = values[i] / unit
+        t = np.rint(x)
+        out[i] = np.int64(t)
+        if abs(x - t) > 1e-6:
+            off[i] = True
+            count += 1
+    return count
+
+
+@numba.njit(cache=True)
+def _on_grid(values: np.ndarray, scale: float) -> bool:
+    """Whether every value times ``scale`` is a whole number (up to float noise)."""
+    for i in range(values.shape[0]):
+        x = values[i] * scale
+        if abs(x - np.rint(x)) > abs(x) * 1e-13 + 1e-9:
+            return False
+    return True
 
 
 def to_grid(values: np.ndarray, unit: Decimal) -> np.ndarray:
@@ -46,13 +84,13 @@ def to_grid(values: np.ndarray, unit: Decimal) -> np.ndarray:
     values off the grid, where half-up rounding could differ from the float's, go through
     ``Decimal`` one by one.
     """
-    x = np.asarray(values, dtype=np.float64) / float(unit)
-    ticks = np.rint(x)
-    off = np.abs(x - ticks) > 1e-6
-    out = ticks.astype(np.int64)
-    for i in np.flatnonzero(off):
-        exact = Decimal(repr(float(values[i]))) / unit
-        out[i] = int(exact.quantize(ONE, rounding=ROUND_HALF_UP, context=MONEY_CONTEXT))
+    v = np.ascontiguousarray(values, dtype=np.float64)
+    out = np.empty(v.shape[0], dtype=np.int64)
+    off = np.zeros(v.shape[0], dtype=bool)
+    if _grid(v, float(unit), out, off):
+        for i in np.flatnonzero(off):
+            exact = Decimal(repr(float(v[i]))) / unit
+            out[i] = int(exact.quantize(ONE, rounding=ROUND_HALF_UP, context=MONEY_CONTEXT))
     return out
 
 
@@ -129,18 +167,21 @@ class SymbolData:
         bar's close as published, which may be finer than the tick (a file recorded when the
         symbol's tick was smaller): the fast path needs those closes exactly.
         """
-        closes = self.frame["close"].to_numpy(dtype=np.float64)
+        closes = np.ascontiguousarray(self.frame["close"].to_numpy(dtype=np.float64))
         places = decimal_places(self.tick)
-        while places < 12:
-            x = closes * 10.0**places
-            if np.all(np.abs(x - np.rint(x)) <= np.abs(x) * 1e-13 + 1e-9):
-                break
+        while places < 12 and not _on_grid(closes, 10.0**places):
             places += 1
         return places
 
     def marks(self) -> np.ndarray:
         """Closes as int64 units of ``10^-mark_places`` (exact)."""
         cached = self._extra.get("marks")
+        if (
+            cached is None
+            and self.mark_places == decimal_places(self.tick)
+            and self.tick == Decimal(1).scaleb(-self.mark_places)
+        ):
+            cached = self.ticks("close")  # closes on the tick grid: the marks are the ticks
         if cached is None:
             cached = to_grid(self.frame["close"].to_numpy(), Decimal(1).scaleb(-self.mark_places))
             self._extra["marks"] = cached
