@@ -18,7 +18,9 @@ from tests.integration.reliability.recorder import BarLog
 
 from binance_bot.app import RunOptions, Session
 from binance_bot.config import BotConfig, load_config
-from binance_bot.exchange.binance.streams import BinanceMarketStream
+from binance_bot.exchange import BinanceConnector
+from binance_bot.exchange.binance.streams import BinanceMarketStream, iter_closed_klines
+from binance_bot.model import Bar
 
 MINUTE = 60_000
 
@@ -95,3 +97,50 @@ async def test_bars_closed_while_subscribing_are_decided_on_once(
         for symbol in SYMBOLS:
             assert bars.live[symbol] == [start - MINUTE + i * MINUTE for i in range(1, 5)]
             assert bars.problems(symbol, MINUTE) == []
+
+
+async def test_a_bar_closing_between_the_repair_requests_arrives_closed_and_final(
+    simulator: SimulatorHandle,
+) -> None:
+    """After a reconnect the stream repairs from REST: the newest bar is held back until a
+    later one exists. When that bar closes between the two requests, what is delivered must
+    be the bar as it closed, marked closed (a bar still marked forming is dropped by the
+    engine, and its real close then counts as a repeat: the bar would be lost)."""
+    await simulator.advance(seconds=30)  # the newest bar is half built
+    forming = simulator.market_time // MINUTE * MINUTE
+
+    class ClosingBetweenRequests:
+        def __init__(self, client: Any) -> None:
+            self.client = client
+            self.calls = 0
+
+        async def klines(self, *args: Any, **kwargs: Any) -> list[Bar]:
+            self.calls += 1
+            rows = await self.client.klines(*args, **kwargs)
+            if self.calls == 1:
+                await simulator.advance(seconds=40)  # the held bar closes now
+            return rows
+
+        async def server_time(self) -> int:
+            return int(await self.client.server_time())
+
+    async with BinanceConnector(
+        simulator.api_key, simulator.api_secret, base_url=simulator.rest_url
+    ) as connector:
+        source = ClosingBetweenRequests(connector.exchange)
+        delivered = [
+            bar
+            async for page in iter_closed_klines(source, "BTCUSDT", "1m", forming - 3 * MINUTE)
+            for bar in page
+        ]
+        final = (await connector.exchange.klines("BTCUSDT", "1m", start_time=forming, limit=1))[0]
+    assert [b.open_time for b in delivered] == [forming - 3 * MINUTE + i * MINUTE for i in range(4)]
+    assert all(b.closed for b in delivered)
+    last = delivered[-1]
+    assert (last.open, last.high, last.low, last.close, last.volume) == (
+        final.open,
+        final.high,
+        final.low,
+        final.close,
+        final.volume,
+    )

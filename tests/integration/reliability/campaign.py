@@ -270,6 +270,12 @@ class CampaignExchange:
     async def resume(self) -> None:
         await self.sim.set_speed(self.speed)
 
+    def clear_faults(self) -> None:
+        """Every fault off (the counts are kept)."""
+        self.faults.plan = FaultPlan()
+        self.sim.set_faults(FaultSettings())
+        self.sim.core.faults.clear_burst()
+
     def fault_counts(self) -> dict[str, int]:
         counts = dict(self.faults.counts)
         counts["ws_drop"] = self.ws_drops

@@ -158,15 +158,23 @@ async def kill9_campaign(
     *,
     symbols: Sequence[str],
     speed: float = 60.0,
-    window_s: tuple[float, float] = (0.5, 8.0),
+    trading_window_s: tuple[float, float] = (0.0, 8.0),
+    startup_share: float = 0.3,
     seed: int = 1,
     faults: FaultPlan | None = None,
     progress: Progress = _quiet,
 ) -> KillReport:
-    """``kills`` SIGKILLs at random moments of a paper session (start-up included), each
-    followed by a restart on the same state that must settle within the bound; the
-    invariants that hold at every moment (unique ids, one entry per signal, stored fills
-    are exchange trades) are also checked right after each kill, before the restart."""
+    """``kills`` SIGKILLs at random moments of a paper session, each followed by a restart.
+
+    A share of the kills (``startup_share``) strike a run while it starts (loading history,
+    reconciling, re-placing protection): a moment drawn from spawn to a little past its usual
+    start-up time. The others strike a run that has started and passed its check, at a moment
+    drawn from ``trading_window_s`` while it trades. Every run that starts is checked before it
+    trades (market frozen, every invariant exactly, within the bound): that is the check of
+    the restart after the previous kill. Right after each kill, the invariants that hold at
+    any instant (unique ids, one entry per signal, stored fills are exchange trades) are
+    checked too. The session ends with a graceful stop and a last exact check.
+    """
     rng = random.Random(seed)
     report = KillReport()
     started = time.monotonic()
@@ -174,12 +182,27 @@ async def kill9_campaign(
     await exchange.start()
     campaign = Campaign(workdir, exchange)
     campaign.write_config()
+    startup_s = 4.0  # learnt from the runs that start, below
     try:
-        run = await campaign.spawn()
         for i in range(1, kills + 1):
-            delay = rng.uniform(*window_s)
-            await asyncio.sleep(delay)
-            was_ready = run.ready.is_set()
+            run = await campaign.spawn()
+            during_startup = rng.random() < startup_share
+            if during_startup:
+                await asyncio.sleep(rng.uniform(0.2, startup_s * 1.2))
+                was_ready = run.ready.is_set()
+            else:
+                if not await run.wait_ready(READY_BOUND_S):
+                    report.violations.setdefault("restart_failed", []).append(f"run {run.index}")
+                    was_ready = False
+                else:
+                    startup_s = run.ready_at - run.spawned_at
+                    verdict, took = await campaign.settle(SETTLE_BOUND_S)
+                    report.settle_s.append(took)
+                    _merge(report.violations, verdict, f"restart before kill {i}")
+                    report.restarts_settled += 0 if verdict.violations else 1
+                    await exchange.resume()
+                    await asyncio.sleep(rng.uniform(*trading_window_s))
+                    was_ready = True
             run.kill()
             await run.wait(10.0)
             report.kills += 1
@@ -191,26 +214,26 @@ async def kill9_campaign(
                 double_entries=entries_while_long(view),
                 ledger=fills_not_on_exchange(view, store),
             )
-            _merge(report.violations, instant, f"kill {i} (at {delay:.2f} s)")
-            run = await campaign.spawn()
-            if not await run.wait_ready(READY_BOUND_S):
-                report.violations.setdefault("restart_failed", []).append(f"after kill {i}")
-                continue
+            _merge(report.violations, instant, f"kill {i}")
+            progress(
+                f"kill {i}/{kills} {'while starting' if not was_ready else 'while trading'}: "
+                f"instant violations {instant.violations}, total {report.total_violations}"
+            )
+        # the last restart: checked like every other, then a graceful stop and a last check
+        run = await campaign.spawn()
+        if await run.wait_ready(READY_BOUND_S):
             verdict, took = await campaign.settle(SETTLE_BOUND_S)
             report.settle_s.append(took)
-            _merge(report.violations, verdict, f"restart after kill {i}")
-            if not verdict.violations:
-                report.restarts_settled += 1
+            _merge(report.violations, verdict, "the last restart")
+            report.restarts_settled += 0 if verdict.violations else 1
             await exchange.resume()
-            progress(
-                f"kill {i}/{kills} at {delay:.2f} s ({'trading' if was_ready else 'starting'}): "
-                f"settled in {took:.2f} s, violations {verdict.violations}"
-            )
-        # the session ends with a graceful stop, and one more exact check
-        run.terminate()
-        report.final_exit_code = await run.wait(30.0)
-        verdict, _ = await campaign.settle(SETTLE_BOUND_S)
-        _merge(report.violations, verdict, "after the final graceful stop")
+            await asyncio.sleep(2.0)  # trading again, with its signal handlers installed
+            run.terminate()
+            report.final_exit_code = await run.wait(30.0)
+            verdict, _ = await campaign.settle(SETTLE_BOUND_S)
+            _merge(report.violations, verdict, "after the final graceful stop")
+        else:
+            report.violations.setdefault("restart_failed", []).append("the last restart")
         report.stats = _order_stats(campaign)
     finally:
         await campaign.close()
@@ -283,6 +306,7 @@ async def soak(
     store_lag_bound_s: float = 30.0,
     check_every_s: float = 1.0,
     rss_every_s: float = 5.0,
+    drain_s: float = 5.0,
     progress: Progress = _quiet,
 ) -> SoakReport:
     """A paper session under faults for ``duration_s``, checked continuously.
@@ -363,17 +387,17 @@ async def soak(
                     f"rss {rss} KiB orders {len(view.all_orders())} faults {exchange.fault_counts()}"
                 )
         report.duration_s = time.monotonic() - t0
-        # the end: what the bot says it processed, then a graceful stop and the exact check
+        # the end: faults off, a few more bars (a gap is repaired when a later bar reveals
+        # it), then the market frozen and the bot's own count of bars read once it is stable
+        exchange.clear_faults()
+        await asyncio.sleep(drain_s)
         await exchange.freeze()
-        await asyncio.sleep(1.0)  # the last closed bar reaches every worker
-        if run.dashboard_url is not None:
-            async with aiohttp.ClientSession() as http:
-                metrics = await _scrape(http, run.dashboard_url)
-            processed = metrics.get("binance_bot_bars_processed_total") or metrics.get(
-                "binance_bot_bars_processed", {}
-            )
+        if run.dashboard_url is None:
+            report.violations.setdefault("bars", []).append("the dashboard's metrics were not reachable")
+        else:
+            processed = await _stable_bar_counts(run.dashboard_url)
             for symbol in symbols:
-                report.bars_processed[symbol] = int(processed.get(f'symbol="{symbol}"', -1))
+                report.bars_processed[symbol] = processed.get(symbol, -1)
                 report.bars_closed[symbol] = (
                     _bar_in_progress(exchange, symbol) - first_live[symbol]
                 ) // 60_000
@@ -382,8 +406,6 @@ async def soak(
                         f"{symbol}: {report.bars_processed[symbol]} bars processed, the simulator closed "
                         f"{report.bars_closed[symbol]} after the history"
                     )
-        else:
-            report.violations.setdefault("bars", []).append("the dashboard's metrics were not reachable")
         run.terminate()
         report.exit_code = await run.wait(30.0)
         if report.exit_code != 0:
@@ -399,6 +421,26 @@ async def soak(
         await campaign.close()
         await exchange.stop()
     return report
+
+
+async def _stable_bar_counts(base: str, *, settle_s: float = 2.0, bound_s: float = 30.0) -> dict[str, int]:
+    """Bars processed per symbol, once the count has not moved for ``settle_s``."""
+    last: dict[str, int] = {}
+    stable_since = time.monotonic()
+    deadline = time.monotonic() + bound_s
+    async with aiohttp.ClientSession() as http:
+        while time.monotonic() < deadline:
+            metrics = await _scrape(http, base)
+            family = metrics.get("binance_bot_bars_processed_total") or metrics.get(
+                "binance_bot_bars_processed", {}
+            )
+            counts = {k.split('"')[1]: int(v) for k, v in family.items() if '"' in k}
+            if counts != last:
+                last, stable_since = counts, time.monotonic()
+            elif time.monotonic() - stable_since >= settle_s:
+                break
+            await asyncio.sleep(0.5)
+    return last
 
 
 def _bar_in_progress(exchange: CampaignExchange, symbol: str) -> int:

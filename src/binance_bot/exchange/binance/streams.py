@@ -78,9 +78,10 @@ async def iter_closed_klines(
 
     A kline is closed once a later one exists: the exchange's newest kline is the bar in
     progress. So the newest bar fetched is held back until the next page shows a successor,
-    or one more one-row request does; ``later_exists`` says the caller already knows one
-    (a bar at ``end`` has closed). Server time is not used: a replaying simulator's market
-    time is not its clock.
+    or one more request for it and its successor does (and then its final values replace
+    the ones fetched while it was forming); ``later_exists`` says the caller already knows
+    one (a bar at ``end`` has closed). Server time is not used: a replaying simulator's
+    market time is not its clock.
     """
     cursor = start
     held: Bar | None = None
@@ -99,10 +100,16 @@ async def iter_closed_klines(
         cursor = next_open(held.open_time, interval)
         if len(raw) < page_limit:
             break
-    if held is not None and (
-        later_exists or await source.klines(symbol, interval, start_time=cursor, limit=1)
-    ):
-        yield [held]
+    if held is None:
+        return
+    if later_exists:
+        yield [held if held.closed else replace(held, closed=True)]
+        return
+    # Ask for the held bar again with its successor: if the successor exists, the bar has
+    # closed, and this copy of it (unlike the one fetched while it formed) is final.
+    again = await source.klines(symbol, interval, start_time=held.open_time, limit=2)
+    if len(again) == 2 and again[0].open_time == held.open_time:
+        yield [replace(again[0], closed=True)]
 
 
 def next_open(open_time: int, interval: str) -> int:
