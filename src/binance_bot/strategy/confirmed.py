@@ -11,21 +11,13 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from binance_bot.strategy.base import Feature, ParamRange, Value, gt
-from binance_bot.strategy.ema_trend import EmaTrend
+from binance_bot.strategy.ema_trend import EmaTrend, EmaTrendParams
 
 
 @dataclass(frozen=True, slots=True)
-class ConfirmedParams:
-    ema_fast: int = 9
-    ema_mid: int = 26
-    ema_slow: int = 50
-    rsi_period: int = 14
-    rsi_low: float = 50.0
-    rsi_high: float = 80.0
-    stoch_k: int = 9
-    stoch_k_slow: int = 6
-    stoch_d: int = 9
-    stoch_max: float = 80.0
+class ConfirmedParams(EmaTrendParams):
+    """``ema_trend``'s parameters plus the three confirmations'."""
+
     adx_period: int = 14
     adx_min: float = 20.0
     macd_fast: int = 12
