@@ -22,6 +22,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,8 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from binance_bot.backtest.data import DataRef, resolve, warmup_bars
+from binance_bot.backtest.market import SymbolData
+from binance_bot.backtest.run import ENGINES, BacktestResult
 from binance_bot.backtest.spec import BacktestSpec
 from binance_bot.backtest.sweep import SweepResult, SweepTask, Window, tasks_for
 from binance_bot.config import BotConfig
@@ -45,10 +48,11 @@ from binance_bot.distributed.rows import (
 )
 from binance_bot.distributed.session import build_session, check_master, default_parallelism, local_cores
 from binance_bot.distributed.shipping import package_zip
-from binance_bot.errors import ConfigError
+from binance_bot.errors import BotError, ConfigError
 from binance_bot.indicators.batch import IndicatorSet
 from binance_bot.model.intervals import interval_ms
 from binance_bot.strategy import make_strategy
+from binance_bot.strategy.base import Strategy
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -183,9 +187,10 @@ class SparkProcessor:
         """The lazy Spark job of ``tasks``: one row per (task, window) with every metric
         (schema :data:`binance_bot.distributed.rows.RESULT_DDL`), or one row with the error
         of a task that could not run. Write it to Parquet or query it like any DataFrame."""
-        return self._sweep_job(tasks, batch)[0]
+        return self.sweep_job(tasks, batch)[0]
 
-    def _sweep_job(self, tasks: Sequence[SweepTask], batch: int) -> tuple[DataFrame, list[Chunk]]:
+    def sweep_job(self, tasks: Sequence[SweepTask], batch: int = 64) -> tuple[DataFrame, list[Chunk]]:
+        """:meth:`sweep_frame` and its plan: chunk ``i`` is partition ``i`` of the frame."""
         ids = [t.task_id for t in tasks]
         if len(set(ids)) != len(ids):
             raise ConfigError("sweep tasks need distinct task ids")
@@ -213,7 +218,7 @@ class SparkProcessor:
         """
         if not tasks:
             return
-        frame, chunks = self._sweep_job(tasks, batch)
+        frame, chunks = self.sweep_job(tasks, batch)
         rdd = frame.rdd
         sc = self.spark.sparkContext
         group = f"binance-bot-sweep-{uuid.uuid4().hex[:12]}"
@@ -319,6 +324,40 @@ class SparkProcessor:
         points = [params] if isinstance(params, Mapping) else list(params)
         return self.sweep(name, points, symbols, spec=spec, **kwargs)
 
+    def backtest(
+        self,
+        refs: Sequence[DataRef],
+        strategy: Strategy,
+        spec: BacktestSpec | None = None,
+        *,
+        engine: str = "fast",
+        datas: Sequence[SymbolData] = (),
+    ) -> BacktestResult:
+        """The full backtest of ``strategy`` on each symbol (fills, trades, equity curves), one
+        Spark task per symbol, with the backtest package's own per-symbol run. The result is
+        the one :func:`binance_bot.backtest.run.backtest` returns; ``datas`` (candles the
+        caller already holds, for reports) are attached to it as they are."""
+        if engine not in ENGINES:
+            raise ConfigError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}", key="engine")
+        if not refs:
+            raise ConfigError("nothing to backtest: no symbols", key="symbols")
+        spec = spec or BacktestSpec()
+        items = list(enumerate(refs))
+        runs = dict(
+            self.spark.sparkContext.parallelize(items, len(items))
+            .map(lambda item: (item[0], worker.backtest_symbol(item[1], strategy, spec, engine)))
+            .collect()
+        )
+        return BacktestResult(
+            strategy.name,
+            strategy.describe()["params"],
+            engine,
+            refs[0].interval,
+            spec,
+            [runs[i] for i in range(len(items))],
+            list(datas),
+        )
+
     @staticmethod
     def tasks(
         strategy: str,
@@ -344,7 +383,7 @@ class SparkProcessor:
         for p in points:
             try:
                 warm = max(warm, warmup_bars(make_strategy(strategy, p), config))
-            except ConfigError:
+            except BotError:
                 continue  # the core reports an invalid parameter set as that task's error
         folder = Path(data) if data is not None else None
         if folder is None and start_ms is None:
@@ -357,6 +396,14 @@ class SparkProcessor:
         ]
         wins = list(windows) if windows else [Window("all", start_ms or 0, end_ms or _FOREVER_MS)]
         return tasks_for(strategy, points, refs, wins, spec)
+
+
+@contextmanager
+def spark_engine(master: str, app_name: str = "binance-bot optimize") -> Iterator[SparkEngine]:
+    """A :class:`SparkEngine` on ``master`` for the length of a ``with`` block (the session is
+    stopped after it unless it was already running in this process)."""
+    with SparkProcessor(app_name, master) as processor:
+        yield SparkEngine(processor)
 
 
 def running_session(master: str) -> SparkSession | None:
@@ -395,8 +442,16 @@ class SparkEngine:
         return self.processor.slots
 
     def map(
-        self, tasks: Sequence[SweepTask], *, batch: int = 64, progress: Progress | None = None
+        self,
+        tasks: Sequence[SweepTask],
+        *,
+        batch: int = 64,
+        work: int | None = None,
+        progress: Progress | None = None,
     ) -> Iterator[SweepResult]:
+        """Results as partitions finish. ``work`` (the local engine's cue to skip its process
+        pool for small sweeps) is accepted and not used: Spark was asked for, so Spark runs."""
+        del work
         return self.processor.map_tasks(tasks, batch=batch, progress=progress)
 
 
@@ -435,4 +490,12 @@ def results_table(results: Iterable[SweepResult]) -> pd.DataFrame:
     return expand_params(results_frame(items, params))
 
 
-__all__ = ["SparkEngine", "SparkProcessor", "expand_params", "grid_points", "results_table"]
+__all__ = [
+    "SparkEngine",
+    "SparkProcessor",
+    "expand_params",
+    "grid_points",
+    "results_table",
+    "running_session",
+    "spark_engine",
+]

@@ -14,10 +14,15 @@ from collections.abc import Iterator, Sequence
 
 import pandas as pd
 
+from binance_bot.backtest.data import DataRef
+from binance_bot.backtest.result import SymbolRun
+from binance_bot.backtest.run import backtest
+from binance_bot.backtest.spec import BacktestSpec
 from binance_bot.backtest.sweep import run_batch
 from binance_bot.distributed.rows import Context, params_json, results_frame, tasks_from_frame
 from binance_bot.indicators import TechnicalIndicators
 from binance_bot.indicators.batch import IndicatorSet
+from binance_bot.strategy.base import Strategy
 
 
 def task_cpus() -> int:
@@ -62,6 +67,13 @@ def run_task_frames(
         yield results_frame(run_batch(part), params)
 
 
+def backtest_symbol(ref: DataRef, strategy: Strategy, spec: BacktestSpec, engine: str) -> SymbolRun:
+    """One symbol's full backtest (fills, trades, equity curve) by the backtest package's own
+    :func:`~binance_bot.backtest.run.backtest`, on candles this worker loads by path."""
+    limit_threads()
+    return backtest([ref.load()], strategy, spec, engine=engine).runs[0]
+
+
 def indicators_for_symbol(
     frame: pd.DataFrame, indicators: IndicatorSet, time_column: str | None, columns: Sequence[str]
 ) -> pd.DataFrame:
@@ -74,4 +86,4 @@ def indicators_for_symbol(
     return out[list(columns)]
 
 
-__all__ = ["indicators_for_symbol", "limit_threads", "run_task_frames", "task_cpus"]
+__all__ = ["backtest_symbol", "indicators_for_symbol", "limit_threads", "run_task_frames", "task_cpus"]
