@@ -17,13 +17,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from fractions import Fraction
+from typing import Any
 
 import numpy as np
 import torch
 
 from binance_bot.backtest import kernel as kn
-from binance_bot.backtest.market import SymbolData
+from binance_bot.backtest.market import SymbolData, equity_floats
 from binance_bot.backtest.result import KillEvent, OpenPosition, SymbolRun
 from binance_bot.backtest.spec import BacktestSpec
 from binance_bot.config import BotConfig
@@ -35,7 +35,7 @@ from binance_bot.model import ClosedTrade, Fill, Side
 from binance_bot.model.intervals import interval_ms
 from binance_bot.model.numbers import ROUND_CEILING, decimal_places, fmt, from_ticks
 from binance_bot.risk.levels import ratio
-from binance_bot.strategy.base import Strategy
+from binance_bot.strategy.base import Feature, Strategy
 from binance_bot.strategy.features import FeatureCache, batch_signals
 
 _LIMIT = 2**61
@@ -78,12 +78,8 @@ class Units:
         return Decimal(units).scaleb(-places).quantize(Decimal(1).scaleb(-self.commission_places))
 
     def equity_floats(self, values: np.ndarray) -> np.ndarray:
-        """``W`` integers as floats, correctly rounded like ``float(Decimal)``."""
-        out = values.astype(np.float64) / 10.0**self.equity_places
-        big = np.flatnonzero(np.abs(values) >= 2**53)
-        for j in big.tolist():
-            out.flat[j] = float(Fraction(int(values.flat[j]), 10**self.equity_places))
-        return out
+        """``W`` integers as floats (:func:`binance_bot.backtest.market.equity_floats`)."""
+        return equity_floats(values, self.equity_places)
 
 
 def _places(*values: Decimal) -> int:
@@ -208,6 +204,23 @@ def check_supported(spec: BacktestSpec) -> None:
 
 
 # ---------------------------------------------------------------------------------- signals
+class _SharedCache(FeatureCache):
+    """A feature cache that also keeps each lagged series: the strategies of a sweep ask for
+    the same lags again and again (rules never modify their inputs)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._lagged: dict[tuple[Any, ...], torch.Tensor] = {}
+
+    def get(self, feature: Feature) -> torch.Tensor:
+        key = (feature.indicator, feature.params, feature.timeframe, feature.lag)
+        found = self._lagged.get(key)
+        if found is None:
+            found = super().get(feature)
+            self._lagged[key] = found
+        return found
+
+
 def signals(
     data: SymbolData, strategies: Sequence[Strategy], config: BotConfig
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -219,7 +232,7 @@ def signals(
         for c in ("open", "high", "low", "close", "volume")
     }
     uses_trend = any(s.uses_trend for s in strategies)
-    cache = FeatureCache(
+    cache = _SharedCache(
         series,
         torch.from_numpy(data.open_time.copy()),
         interval=data.interval,

@@ -381,7 +381,14 @@ def _row(
     for i in range(start, end):
         o, h, lo_, c = opens[s, i], highs[s, i], lows[s, i], closes[s, i]
         path = bar_path(o, h, lo_, c)
-        for k in range(4):
+        # Nothing can happen inside a bar without a working order, or when the bar's range
+        # reaches neither protective level (a jump at the open lies within the range too).
+        quiet = state == _FLAT
+        if state == _PROTECTED:
+            quiet = lo_ > stop and not (h > take if rest_strict else h >= take)
+        elif state == _STOP_RESTING:
+            quiet = not (h > stop_limit if rest_strict else h >= stop_limit)
+        for k in range(0 if not quiet else 4, 4):
             cur = path[k]
             now = t0[s, i] if k == 0 else (t1[s, i] if k == 1 else (t2[s, i] if k == 2 else t3[s, i]))
             jump = k == 0
@@ -487,6 +494,8 @@ def _row(
                 state = _FLAT
                 held = 0
             last = cur
+        if quiet:
+            last = c
         if status != STATUS_OK:
             break
         # ---------------------------------------------------------- the bar has closed

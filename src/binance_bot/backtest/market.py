@@ -77,6 +77,24 @@ def _on_grid(values: np.ndarray, scale: float) -> bool:
     return True
 
 
+def equity_floats(units: np.ndarray, places: int) -> np.ndarray:
+    """Integer amounts of ``10^-places`` as floats, the same way for both engines.
+
+    ``whole + fraction / 10^places``: within one unit in the last place of the exact value
+    (a correctly rounded conversion would cost a ``Fraction`` per bar once amounts pass
+    2^53 units). Exact money stays in the ``Decimal`` results; these floats feed metrics
+    and charts.
+    """
+    values = np.asarray(units, dtype=np.int64)
+    if places > 18:
+        return np.array([float(Decimal(int(v)).scaleb(-places)) for v in values.ravel()]).reshape(
+            values.shape
+        )
+    scale = 10**places
+    whole, fraction = np.divmod(values, scale)
+    return whole.astype(np.float64) + fraction.astype(np.float64) / float(scale)
+
+
 def to_grid(values: np.ndarray, unit: Decimal) -> np.ndarray:
     """Prices as int64 ticks of ``unit``, rounded half up like the matching engine (R1).
 

@@ -18,7 +18,8 @@ from decimal import Decimal
 
 import numpy as np
 
-from binance_bot.backtest.market import SymbolData
+from binance_bot.backtest.fast import units_for
+from binance_bot.backtest.market import SymbolData, equity_floats
 from binance_bot.backtest.result import KillEvent, OpenPosition, SymbolRun
 from binance_bot.backtest.spec import BacktestSpec
 from binance_bot.engine.kernel import TradingKernel
@@ -84,15 +85,16 @@ async def replay_symbol_async(
             if exchange._user._feed.queue.empty() and exchange._market._feed.queue.empty():
                 return
 
+    places = units_for(data, spec).equity_places
     n = len(trading)
-    equity = np.empty(n, dtype=np.float64)
+    equity = np.empty(n, dtype=np.int64)
     in_position = np.zeros(n, dtype=bool)
     try:
         for k, bar in enumerate(trading):
             i = data.trade_from + k
             await exchange.feed_path(bar, [int(t) for t in times[:, i]], between=settle)
             await settle()
-            equity[k] = float(kernel.equity())
+            equity[k] = _units(kernel.equity(), places)
             in_position[k] = kernel.portfolio.position(data.symbol) is not None
             if progress is not None:
                 progress(1)
@@ -119,11 +121,20 @@ async def replay_symbol_async(
         trades=tuple(kernel.portfolio.closed),
         open_position=open_position,
         times=times[3, data.trade_from : data.trade_to] + 1,
-        equity=equity,
+        equity=equity_floats(equity, places),
         in_position=in_position,
         kill=KillEvent(switch.at_ms, switch.reason) if switch.tripped else None,
         source=data.source,
     )
+
+
+def _units(value: Decimal, places: int) -> int:
+    """An exact amount as integer units of ``10^-places`` (the fast path's equity grid)."""
+    scaled = value.scaleb(places)
+    whole = int(scaled)
+    if scaled != whole:
+        raise ValueError(f"equity {value} has more than {places} decimals")
+    return whole
 
 
 def replay_symbol(
