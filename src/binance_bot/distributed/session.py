@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+import tempfile
 import warnings
 from collections.abc import Mapping
 from importlib import resources
@@ -71,11 +72,24 @@ def is_loopback(master: str) -> bool:
 
 
 def log4j2_file() -> Path:
-    """The packaged log4j2 profile (errors only); a real file, since the JVM reads it by URL."""
-    path = Path(str(resources.files("binance_bot.distributed") / "log4j2.properties"))
-    if not path.is_file():
-        raise ConfigError(f"{path}: the packaged Spark log profile is missing")
-    return path
+    """The packaged log4j2 profile (errors only) as a real file, since the JVM reads it by URL.
+    When the package itself is imported from a zip (``--py-files``) the profile is copied out
+    to the temporary directory first."""
+    resource = resources.files("binance_bot.distributed") / "log4j2.properties"
+    path = Path(str(resource))
+    if path.is_file():
+        return path
+    try:
+        text = resource.read_text()
+    except OSError as exc:
+        raise ConfigError(f"{path}: the packaged Spark log profile is missing") from exc
+    copy = Path(tempfile.gettempdir()) / "binance-bot-spark" / f"log4j2-{os.getuid()}.properties"
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    if not copy.is_file() or copy.read_text() != text:
+        tmp = copy.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(text)
+        tmp.replace(copy)
+    return copy
 
 
 def session_conf(master: str, app_name: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
