@@ -103,7 +103,7 @@ def parse_symbol_rules(row: object) -> SymbolRules:
         return SymbolRules.from_exchange_info(obj)
     except KeyError as exc:
         raise WireFormatError(str(exc.args[0]), "missing", payload=row) from exc
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, AttributeError) as exc:  # e.g. a filter that is not an object
         raise WireFormatError(f"symbols[{obj.get('symbol')!r}]", str(exc), payload=row) from exc
 
 
