@@ -349,8 +349,8 @@ class TradingKernel:
         if isinstance(event, ExecutionReport):
             symbol = event.order.symbol
             lock = self._locks.get(symbol)
-            if lock is None:
-                return
+            if lock is None or not self._is_ours(event.order.client_order_id):
+                return  # a manual trade or another program's order: not ours to account or protect
             async with lock:
                 if event.fill is not None:
                     await self.orders.fill(event.fill, event.order)
@@ -371,6 +371,13 @@ class TradingKernel:
             from binance_bot.engine.reconcile import catch_up
 
             await catch_up(self)
+
+    def _is_ours(self, client_order_id: str) -> bool:
+        """Whether we sent this order: every order of ours has its intent written first."""
+        return (
+            client_order_id in self.orders.orders_by_client_id
+            or self.store.get_intent(client_order_id) is not None
+        )
 
     def lock(self, symbol: str) -> asyncio.Lock:
         """The lock that serialises one symbol's bar and order handling."""
