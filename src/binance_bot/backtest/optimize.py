@@ -88,10 +88,19 @@ def random_points(grid: Mapping[str, Sequence[Any]], n: int, seed: int = 0) -> l
 
 
 # ---------------------------------------------------------------------------------- windows
-def split_windows(start_ms: int, end_ms: int, fraction: float) -> tuple[Window, Window]:
-    if not 0 < fraction < 1:
-        raise ConfigError(f"--split must be between 0 and 1, got {fraction}", key="split")
-    cut = start_ms + int((end_ms - start_ms) * fraction)
+def split_windows(
+    start_ms: int, end_ms: int, fraction: float | None, at_ms: int | None = None
+) -> tuple[Window, Window]:
+    """In-sample before the cut, out-of-sample after: the cut is ``at_ms`` when given, else
+    the ``fraction`` of the period."""
+    if at_ms is not None:
+        if not start_ms < at_ms < end_ms:
+            raise ConfigError("--split date must fall inside the period", key="split")
+        cut = at_ms
+    else:
+        if fraction is None or not 0 < fraction < 1:
+            raise ConfigError(f"--split must be between 0 and 1 or a date, got {fraction}", key="split")
+        cut = start_ms + int((end_ms - start_ms) * fraction)
     return Window("in_sample", start_ms, cut), Window("out_of_sample", cut, end_ms)
 
 
@@ -275,6 +284,7 @@ def optimize(
     method: str = "grid",
     objective: str = "sharpe",
     split: float | None = 0.7,
+    split_at: int | None = None,
     walk_forward: int | None = None,
     trials: int = 50,
     seed: int = 0,
@@ -290,7 +300,7 @@ def optimize(
         folds = walk_forward_windows(start_ms, end_ms, walk_forward)
         windows = [w for pair in folds for w in pair]
     else:
-        pair = split_windows(start_ms, end_ms, split if split is not None else 0.7)
+        pair = split_windows(start_ms, end_ms, split if split is not None else 0.7, split_at)
         folds = []
         windows = list(pair)
     result = OptimizeResult(strategy, method, objective, [d.symbol for d in datas], dict(grid), windows)

@@ -227,7 +227,9 @@ def optimize(
     ] = "sharpe",
     engine: Annotated[str, typer.Option(help="local: a process pool on this machine.")] = "local",
     workers: Annotated[int | None, typer.Option(help="Processes (default: every core).")] = None,
-    split: Annotated[float, typer.Option(help="In-sample fraction of a train/test split.")] = 0.7,
+    split: Annotated[
+        str, typer.Option(help="Train/test cut: the in-sample fraction (0.7) or a date (2023-01-01).")
+    ] = "0.7",
     walk_forward: Annotated[
         int | None, typer.Option(help="Anchored walk-forward with N folds (instead of --split).")
     ] = None,
@@ -273,6 +275,11 @@ def optimize(
     except ConfigError:
         bars = 1000
     start, end = _time(from_, "--from"), _time(to, "--to")
+    split_at = _time(split, "--split") if "-" in split else None
+    try:
+        fraction = None if split_at is not None else float(split)
+    except ValueError:
+        raise typer.BadParameter(f"not a fraction or a date: {split!r}", param_hint="--split") from None
     refs = [
         resolve(s, config.trading.interval, data, start_ms=start, end_ms=end, warmup=bars, seed=seed)
         for s in _symbols(symbols)
@@ -298,7 +305,8 @@ def optimize(
             spec=BacktestSpec(config, capital=Decimal(capital)),
             method=method,
             objective=objective,
-            split=split,
+            split=fraction,
+            split_at=split_at,
             walk_forward=walk_forward,
             trials=trials,
             seed=seed,

@@ -83,6 +83,10 @@ def test_grid_parsing() -> None:
 def test_windows() -> None:
     a, b = split_windows(0, 1000, 0.7)
     assert (a.start_ms, a.end_ms, b.start_ms, b.end_ms) == (0, 700, 700, 1000)
+    a, b = split_windows(0, 1000, None, 400)
+    assert (a.end_ms, b.start_ms) == (400, 400)
+    with pytest.raises(ConfigError):
+        split_windows(0, 1000, None, 1000)
     folds = walk_forward_windows(0, 400, 3)
     assert [(i.start_ms, i.end_ms, o.start_ms, o.end_ms) for i, o in folds] == [
         (0, 100, 100, 200),
