@@ -178,6 +178,11 @@ class TradingKernel:
             self.workers[symbol] = SymbolWorker(self, symbol, rules, features)
             self._queues[symbol] = asyncio.Queue()
             self._locks[symbol] = asyncio.Lock()
+        if self.user is not None:
+            # subscribed before the exchange is read: whatever changes after the snapshot
+            # reconciliation takes arrives as an event (handled once the user loop starts;
+            # fills and order snapshots already seen are dropped there)
+            await self.user.start()
         await self.refresh_balances()
         await reconcile(self, force=self.force)
         quote = self.balances.get(self.quote)
@@ -195,7 +200,6 @@ class TradingKernel:
                 await self._catch_up_bars()
             self._tasks.append(asyncio.create_task(self._market_loop(), name="market"))
         if self.user is not None:
-            await self.user.start()
             self._tasks.append(asyncio.create_task(self._user_loop(), name="user"))
         if self._periodic:
             self._tasks.append(asyncio.create_task(self._periodic_loop(), name="periodic"))

@@ -14,46 +14,15 @@ from typing import Any
 
 import pytest
 from tests.integration.conftest import SYMBOLS, SimulatorHandle
+from tests.integration.engine.sessions import external_config, until
 from tests.integration.reliability.recorder import BarLog
 
 from binance_bot.app import RunOptions, Session
-from binance_bot.config import BotConfig, load_config
 from binance_bot.exchange import BinanceConnector
 from binance_bot.exchange.binance.streams import BinanceMarketStream, iter_closed_klines
 from binance_bot.model import Bar
 
 MINUTE = 60_000
-
-
-def external_config(sim: SimulatorHandle, tmp: Path) -> BotConfig:
-    overrides: dict[str, Any] = {
-        "mode": "paper",
-        "api": {
-            "api_key": sim.api_key,
-            "api_secret": sim.api_secret,
-            "base_url": sim.rest_url,
-            "stream_url": sim.stream_url,
-            "ws_api_url": sim.ws_api_url,
-        },
-        "trading": {
-            "strategy": "sma_cross",
-            "interval": "1m",
-            "trend_interval": "5m",
-            "symbols": list(SYMBOLS),
-        },
-        "storage": {"url": f"sqlite:///{tmp / 'state.db'}"},
-        "data": {"data_dir": str(tmp / "data")},
-        "monitoring": {"log_dir": str(tmp / "logs")},
-    }
-    return load_config(overrides=overrides, environ={}, use_default_file=False).config
-
-
-async def until(condition: Any, timeout_s: float = 10.0) -> None:
-    for _ in range(int(timeout_s / 0.02)):
-        if condition():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"not reached within {timeout_s} s")
 
 
 async def test_history_holds_closed_bars_only_when_the_market_is_not_our_clock(
