@@ -134,3 +134,23 @@ def test_a_process_pool_gives_the_same_results() -> None:
     local = {r.task_id: r.metrics for r in LocalEngine(1).map(tasks, batch=2)}
     pooled = {r.task_id: r.metrics for r in LocalEngine(2).map(tasks, batch=2)}
     assert pooled == local
+
+
+def test_optuna_searches_the_grid_values() -> None:
+    pytest.importorskip("optuna")
+    grid = parse_grid("fast=5:20:5,slow=30:60:30")
+    res = optimize(
+        "sma_cross",
+        [REF],
+        grid,
+        start_ms=T0,
+        end_ms=T0 + 3000 * HOUR,
+        spec=SPEC,
+        method="optuna",
+        trials=6,
+        engine=LocalEngine(1),
+    )
+    assert 1 <= res.evaluated <= 6
+    for c in res.candidates:
+        assert c.params["fast"] in grid["fast"] and c.params["slow"] in grid["slow"]
+        assert {"in_sample", "out_of_sample"} <= set(c.metrics)
