@@ -133,7 +133,20 @@ def backtest(
         str | None, typer.Option("--from", help="First bar to trade (UTC date or time).")
     ] = None,
     to: Annotated[str | None, typer.Option(help="End of the window (exclusive).")] = None,
-    engine: Annotated[str, typer.Option(help="fast (compiled) or replay (the engine kernel).")] = "fast",
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            help="fast (compiled) or replay (the engine kernel); local = fast; spark = fast, one Spark "
+            "task per symbol (default: spark when performance.use_spark, else fast)."
+        ),
+    ] = None,
+    spark_master: Annotated[
+        str | None,
+        typer.Option(
+            help="Spark master for --engine spark, e.g. local[2] or spark://host:7077 "
+            "(default: performance.spark_master)."
+        ),
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="Folder for result.json and report.html.")] = None,
     capital: Annotated[str, typer.Option(help="Quote asset per symbol account.")] = "10000",
     seed: Annotated[int, typer.Option(help="Seed of the synthetic market (without --data).")] = 0,
@@ -161,6 +174,11 @@ def backtest(
         trend_interval=trend_interval,
     )
     trading = config.trading
+    from binance_bot.distributed.engines import engine_name
+
+    engine = engine_name(engine, config)
+    if engine == "local":  # this machine: the fast engine
+        engine = "fast"
     strat = make_strategy(trading.strategy, trading.strategy_params)
     spec = BacktestSpec(config, capital=Decimal(capital))
     bars = warmup if warmup is not None else warmup_bars(strat, config)
@@ -173,17 +191,23 @@ def backtest(
         console=console,
     ) as progress:
         load = progress.add_task("loading candles", total=len(_symbols(symbols)))
-        datas = []
+        datas, refs = [], []
         for symbol in _symbols(symbols):
             ref = resolve(symbol, trading.interval, data, start_ms=start, end_ms=end, warmup=bars, seed=seed)
             datas.append(ref.load())
+            refs.append(ref)
             progress.advance(load)
         task = progress.add_task(f"{engine} backtest", total=None)
 
         def report(stage: str, done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        result = run_backtest(datas, strat, spec, engine=engine, progress=report)
+        if engine == "spark":
+            from binance_bot.distributed.engines import master_of, spark_backtest
+
+            result = spark_backtest(refs, strat, spec, master=master_of(spark_master, config), datas=datas)
+        else:
+            result = run_backtest(datas, strat, spec, engine=engine, progress=report)
     _print_backtest(console, result)
     folder = _out_dir(out, "backtest", strat.name)
     payload = result.to_dict()
@@ -225,7 +249,20 @@ def optimize(
     objective: Annotated[
         str, typer.Option(help="Metric to maximise in sample (sharpe, calmar, ...).")
     ] = "sharpe",
-    engine: Annotated[str, typer.Option(help="local: a process pool on this machine.")] = "local",
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            help="local: a process pool on this machine; spark: a Spark job on --spark-master "
+            "(default: spark when performance.use_spark, else local)."
+        ),
+    ] = None,
+    spark_master: Annotated[
+        str | None,
+        typer.Option(
+            help="Spark master for --engine spark, e.g. local[2] or spark://host:7077 "
+            "(default: performance.spark_master)."
+        ),
+    ] = None,
     workers: Annotated[int | None, typer.Option(help="Processes (default: every core).")] = None,
     split: Annotated[
         str, typer.Option(help="Train/test cut: the in-sample fraction (0.7) or a date (2023-01-01).")
@@ -252,19 +289,22 @@ def optimize(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from binance_bot.backtest.data import resolve, warmup_bars
-    from binance_bot.backtest.optimize import LocalEngine, grid_points, parse_grid
+    from binance_bot.backtest.optimize import grid_points, parse_grid
     from binance_bot.backtest.optimize import optimize as run_optimize
     from binance_bot.backtest.run import json_safe
     from binance_bot.backtest.spec import BacktestSpec
     from binance_bot.errors import ConfigError
     from binance_bot.strategy import strategy_class
 
-    if engine != "local":
-        raise ConfigError(f"--engine must be local, got {engine!r}", key="engine")
     console = Console()
     config = _config(
         ctx, console, strategy=strategy, params=None, interval=interval, trend_interval=trend_interval
     )
+    from binance_bot.distributed.engines import SWEEP_ENGINES, engine_name, master_of, sweep_engine
+
+    engine = engine_name(engine, config)
+    if engine not in SWEEP_ENGINES:
+        raise ConfigError(f"--engine must be local or spark, got {engine!r}", key="engine")
     parsed = parse_grid(grid)
     cls = strategy_class(strategy)
     # the longest warm-up any grid point needs: the largest value of every parameter
@@ -284,17 +324,22 @@ def optimize(
         resolve(s, config.trading.interval, data, start_ms=start, end_ms=end, warmup=bars, seed=seed)
         for s in _symbols(symbols)
     ]
-    loaded = [r.load() for r in refs]
-    first = max(int(d.open_time[d.trade_from]) for d in loaded)
-    last = min(int(d.close_time[d.trade_to - 1]) + 1 for d in loaded)
+    first, last = start, end
+    if start is None or end is None:  # the period the files cover (with both given, no candle is read here)
+        loaded = [r.load() for r in refs]
+        first = max(int(d.open_time[d.trade_from]) for d in loaded)
+        last = min(int(d.close_time[d.trade_to - 1]) + 1 for d in loaded)
     size = len(grid_points(parsed)) if method == "grid" else trials
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    ) as progress:
+    with (
+        Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress,
+        sweep_engine(engine, workers, master_of(spark_master, config)) as runner,
+    ):
         task = progress.add_task(f"{method} search", total=size * len(refs))
         result = run_optimize(
             strategy,
@@ -310,7 +355,7 @@ def optimize(
             walk_forward=walk_forward,
             trials=trials,
             seed=seed,
-            engine=LocalEngine(workers),
+            engine=runner,
             progress=lambda done, total: progress.update(task, completed=done, total=total),
         )
     _print_optimize(console, result, top)
