@@ -115,6 +115,10 @@ def read_config_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: config file not found", source=str(path)) from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config file: {exc.strerror}", source=str(path)) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {exc.start} cannot be decoded)", source=str(path)
+        ) from None
     try:
         if path.suffix.lower() == ".json":
             data = json.loads(text) if text.strip() else {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 from binance_bot.errors import DataError
@@ -11,9 +12,13 @@ from binance_bot.errors import DataError
 def read_assets_file(path: Path) -> list[str]:
     """Symbols from a CSV with a ``symbol`` column; a bad row is an error naming its line."""
     try:
-        handle = path.open(newline="", encoding="utf-8")
+        handle = io.StringIO(path.read_text(encoding="utf-8"), newline="")
     except FileNotFoundError:
         raise DataError(f"{path}: assets file not found", path=str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"{path}: not UTF-8 text (byte {exc.start} cannot be decoded)", path=str(path)
+        ) from None
     with handle:
         reader = csv.reader(handle)
         try:

@@ -18,6 +18,7 @@ import csv
 import gzip
 import io
 import json
+import math
 import os
 import re
 import zipfile
@@ -181,19 +182,22 @@ def _csv_rows(t: _Text, layout: _Layout) -> Iterator[tuple[int, list[str]]]:
     reader = csv.reader(io.StringIO(t.text))
     blank: int | None = None
     width = len(layout.fields)
-    for row in reader:
-        line = reader.line_num
-        if line <= layout.header_lines:
-            continue
-        if not row or (len(row) == 1 and not row[0].strip()):
-            blank = blank or line
-            continue
-        if blank is not None:
-            raise _fail(t.source, blank, "empty line inside the data")
-        if len(row) != width:
-            what = "truncated line" if len(row) < width else "too many fields"
-            raise _fail(t.source, line, f"{what}: expected {width} fields, got {len(row)}")
-        yield line, row
+    try:
+        for row in reader:
+            line = reader.line_num
+            if line <= layout.header_lines:
+                continue
+            if not row or (len(row) == 1 and not row[0].strip()):
+                blank = blank or line
+                continue
+            if blank is not None:
+                raise _fail(t.source, blank, "empty line inside the data")
+            if len(row) != width:
+                what = "truncated line" if len(row) < width else "too many fields"
+                raise _fail(t.source, line, f"{what}: expected {width} fields, got {len(row)}")
+            yield line, row
+    except csv.Error as exc:  # e.g. a stray carriage return inside a field
+        raise _fail(t.source, reader.line_num, f"not valid CSV: {exc}") from None
 
 
 # --------------------------------------------------------------------------- JSON layout
@@ -242,6 +246,9 @@ def _json_rows(t: _Text) -> Iterator[tuple[int, list[str]]]:
 
 
 # --------------------------------------------------------------------------- strict parser
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
 def _strict_parse(
     source: str, fields: Sequence[str | None], rows: Iterator[tuple[int, list[str]]]
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -257,7 +264,10 @@ def _strict_parse(
                 if not _INT_RE.match(text):
                     what = "missing value" if not text else f"not an integer: {text!r}"
                     raise _fail(source, line, f"{col}: {what}")
-                values[col].append(int(text))
+                value = int(text)
+                if not _INT64_MIN <= value <= _INT64_MAX:
+                    raise _fail(source, line, f"{col}: out of range: {text!r}")
+                values[col].append(value)
                 continue
             if not text:
                 if col not in OPTIONAL:
@@ -267,7 +277,7 @@ def _strict_parse(
                 raise _fail(source, line, f"{col}: not a number: {text!r}")
             else:
                 number = float(text)
-                if col == "trades" and number != int(number):
+                if col == "trades" and (not math.isfinite(number) or number != int(number)):
                     raise _fail(source, line, f"trades: not an integer: {text!r}")
             if col in OPTIONAL:
                 filled = bool(text)

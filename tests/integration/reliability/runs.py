@@ -140,9 +140,12 @@ async def crash_campaign(
 class KillReport:
     kills: int = 0
     kills_during_startup: int = 0
+    restarts_checked: int = 0
     restarts_settled: int = 0
     violations: dict[str, list[str]] = field(default_factory=dict)
     settle_s: list[float] = field(default_factory=list)
+    startup_s: list[float] = field(default_factory=list)
+    """From spawn to started (imports, history, reconciliation) for each checked restart."""
     stats: dict[str, int] = field(default_factory=dict)
     wall_s: float = 0.0
     final_exit_code: int | None = None
@@ -196,9 +199,11 @@ async def kill9_campaign(
                     was_ready = False
                 else:
                     startup_s = run.ready_at - run.spawned_at
+                    report.startup_s.append(startup_s)
                     verdict, took = await campaign.settle(SETTLE_BOUND_S)
                     report.settle_s.append(took)
                     _merge(report.violations, verdict, f"restart before kill {i}")
+                    report.restarts_checked += 1
                     report.restarts_settled += 0 if verdict.violations else 1
                     await exchange.resume()
                     await asyncio.sleep(rng.uniform(*trading_window_s))
@@ -225,6 +230,7 @@ async def kill9_campaign(
             verdict, took = await campaign.settle(SETTLE_BOUND_S)
             report.settle_s.append(took)
             _merge(report.violations, verdict, "the last restart")
+            report.restarts_checked += 1
             report.restarts_settled += 0 if verdict.violations else 1
             await exchange.resume()
             await asyncio.sleep(2.0)  # trading again, with its signal handlers installed
