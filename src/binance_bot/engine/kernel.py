@@ -33,7 +33,7 @@ from binance_bot.engine.portfolio import Portfolio
 from binance_bot.engine.ports import Clock, ExchangeClient, MarketStream, UserStream
 from binance_bot.engine.statistics import trading_statistics
 from binance_bot.engine.worker import SymbolWorker
-from binance_bot.errors import BotError, ExchangeError, StrategyError
+from binance_bot.errors import BotError, ExchangeError, InsufficientFunds, StrategyError, UnknownOrder
 from binance_bot.model import (
     AccountUpdate,
     Balance,
@@ -45,6 +45,7 @@ from binance_bot.model import (
     Mode,
     Order,
     OrderIntent,
+    Side,
     StreamGap,
     SymbolRules,
     SymbolStatus,
@@ -502,6 +503,28 @@ class TradingKernel:
         self.notify("rejected", symbol=intent.symbol, code=exc.code, message=exc.message)
         if intent.purpose == "entry":
             self.portfolio.abandon(intent.symbol)
+        elif isinstance(exc, InsufficientFunds) and intent.side is Side.SELL:
+            await self._resync_symbol(intent.symbol)
+
+    async def _resync_symbol(self, symbol: str) -> None:
+        """Learn what the exchange did with a symbol whose coins are not where we think.
+
+        A sell refused for insufficient balance means a fill or an order of ours we have not
+        heard of (a protective leg that sold, its report late; an order whose answer was
+        lost). Retrying at every bar would only pile refusals up, and their request weight
+        ends in a ban. Called with the symbol's lock held (from the refused order's path).
+        """
+        from binance_bot.engine.reconcile import replay_trades
+
+        open_orders = {o.client_order_id: o for o in await self.exchange.open_orders(symbol)}
+        for coid, order in list(self.orders.orders_by_client_id.items()):
+            if order.symbol == symbol and order.is_open and coid not in open_orders:
+                with contextlib.suppress(UnknownOrder):
+                    await self.orders.track(await self.exchange.get_order(symbol, client_order_id=coid))
+        for coid, order in open_orders.items():
+            if self._is_ours(coid):
+                await self.orders.track(order)
+        await replay_trades(self, symbol)
 
     def notify(self, kind: str, **payload: Any) -> None:
         if self._notifier is not None:

@@ -90,7 +90,7 @@ async def catch_up(k: TradingKernel, *, initial: bool = False) -> None:
                 continue
             await _track_quietly(k, final)
     for symbol in k.rules:
-        await _replay_trades(k, symbol)
+        await replay_trades(k, symbol)
     for symbol, worker in k.workers.items():
         worker.adopt_protection()
         pos = k.portfolio.position(symbol)
@@ -130,7 +130,8 @@ def _search_start(k: TradingKernel, symbol: str) -> int | None:
     return min(starts) if starts else None
 
 
-async def _replay_trades(k: TradingKernel, symbol: str) -> None:
+async def replay_trades(k: TradingKernel, symbol: str) -> None:
+    """Account every trade of ours on ``symbol`` that the store does not have yet."""
     start = _search_start(k, symbol)
     if start is None:
         return  # no order of ours ever reached the exchange on this symbol

@@ -1,0 +1,56 @@
+"""A protective fill the bot has not heard of yet must not start an order storm.
+
+When the stop-loss leg sells the position but its execution report is late (the user
+stream is down, or busy reconciling), the next exit finds the coins gone: the exchange
+answers -2010 insufficient balance. Retrying that exit at every bar sends a rejected order
+per bar per symbol; with many symbols the request weight runs out, 429s follow, then an IP
+ban (seen in the soak). The bot must instead ask the exchange what happened on the symbol.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from tests.unit.engine.harness import Harness, bars_from, flat_closes
+
+from binance_bot.engine.kernel import TradingKernel
+from binance_bot.model import ExecutionReport, ListStatus, OrderStatus, OrderType, Side
+
+ENTRY_ROWS = [*flat_closes([100, 100, 100, 99, 98, 99, 101]), (101, 101.5, 100.5, 101.2)]
+STOP_BAR = (101.2, 101.3, 90, 91)  # through the stop: the stop-loss leg fills on the exchange
+AFTER = [(91, 91.5, 90.5, 91.2), (91.2, 91.6, 90.8, 91.0), (91.0, 91.4, 90.6, 90.9)]
+
+
+async def test_an_exit_refused_for_a_sold_position_learns_the_fill_instead_of_retrying(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    h = Harness()
+    await h.start()
+    await h.feed(bars_from(ENTRY_ROWS))
+    assert h.kernel.portfolio.position("TESTUSDT") is not None
+
+    handle = TradingKernel.handle_user_event
+
+    async def deaf(kernel: TradingKernel, event: object) -> None:
+        if not isinstance(event, ExecutionReport | ListStatus):
+            await handle(kernel, event)
+
+    monkeypatch.setattr(TradingKernel, "handle_user_event", deaf)
+    rows = [*ENTRY_ROWS, STOP_BAR]
+    await h.feed(bars_from(rows)[-1:])
+    monkeypatch.setattr(TradingKernel, "handle_user_event", handle)
+    start = bars_from(rows)[-1].open_time + 60_000
+    await h.feed(bars_from(AFTER, start=start))
+
+    sells: list[Any] = [o for o in h.orders() if o.side is Side.SELL]
+    stop_leg = next(o for o in sells if o.type is OrderType.STOP_LOSS_LIMIT)
+    assert stop_leg.status is OrderStatus.FILLED
+    refused = [r for r in h.kernel.rejections if r["purpose"] in ("exit", "flatten")]
+    assert len(refused) <= 1, refused  # one refusal, then the fill is known: no retry storm
+    assert h.kernel.portfolio.position("TESTUSDT") is None
+    [trade] = h.kernel.portfolio.closed
+    assert trade.exit_reason == "stop_loss"
+    assert "TESTUSDT" not in h.store.positions()
+    assert {f.order_id for f in h.store.fills()} >= {stop_leg.order_id}
+    await h.stop()
