@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from binance_bot.engine.crashpoints import crash_point
@@ -35,6 +35,7 @@ from binance_bot.model import (
     OrderRequest,
     OrderType,
 )
+from binance_bot.model.numbers import ZERO
 
 log = logging.getLogger(__name__)
 
@@ -148,11 +149,39 @@ class OrderManager:
                         "order %s: giving up after %d attempts: %s", request.client_order_id, attempt, exc
                     )
                     return None
+            order = await self._with_fills(order)
             self.counters.sent += 1
             self.store.update_intent(request.client_order_id, IntentState.SENT, now_ms=self.clock.now_ms())
             await self.track(order)
             return order
         return None
+
+    async def _with_fills(self, order: Order) -> Order:
+        """The order with every fill it has had, fetched when its snapshot lacks them.
+
+        An order recovered by a lookup after a lost answer (here or in the exchange client)
+        is a ``GET /api/v3/order`` snapshot: executed, but without fills. Left like that, an
+        entry would be final with no position behind it until its execution report came,
+        and the next signal could buy a second time.
+        """
+        have = sum((f.qty for f in order.fills), ZERO)
+        if order.executed_qty <= have:
+            return order
+        try:
+            trades = await self.exchange.my_trades(order.symbol, start_time=order.time, limit=1000)
+        except ExchangeError as exc:
+            log.warning(
+                "fills of %s could not be fetched (%s): its reports will bring them",
+                order.client_order_id,
+                exc,
+            )
+            return order
+        fills = tuple(
+            t if t.client_order_id else replace(t, client_order_id=order.client_order_id)
+            for t in trades
+            if t.order_id == order.order_id
+        )
+        return replace(order, fills=fills) if fills else order
 
     async def place_oco(self, request: OcoRequest, *, purpose: str = "protect") -> OrderList | None:
         now = self.clock.now_ms()

@@ -54,3 +54,45 @@ async def test_an_exit_refused_for_a_sold_position_learns_the_fill_instead_of_re
     assert "TESTUSDT" not in h.store.positions()
     assert {f.order_id for f in h.store.fills()} >= {stop_leg.order_id}
     await h.stop()
+
+
+async def test_an_order_recovered_without_its_fills_gets_them_before_the_next_decision() -> None:
+    """An answer lost and recovered by a lookup is a GET-order snapshot: executed, no fills.
+    The fills are fetched at once, so the entry's position exists (and gets its protection)
+    before the next bar could decide to buy again."""
+    from dataclasses import replace
+
+    h = Harness()
+    await h.start()
+    exchange = h.exchange
+    place = exchange.place_order
+    recovered: list[str] = []
+
+    async def place_then_lose_the_answer(request: Any) -> Any:
+        await place(request)
+        if request.side is Side.BUY:
+            await exchange.feed(bars_from(ENTRY_ROWS)[-1])  # the next bar opens: it executes
+        recovered.append(request.client_order_id)
+        found = await exchange.get_order(request.symbol, client_order_id=request.client_order_id)
+        return replace(found, fills=())  # what a lookup returns: no fills
+
+    handle = TradingKernel.handle_user_event
+
+    async def deaf(kernel: TradingKernel, event: object) -> None:
+        if not isinstance(event, ExecutionReport | ListStatus):
+            await handle(kernel, event)
+
+    exchange.place_order = place_then_lose_the_answer  # type: ignore[method-assign]
+    TradingKernel.handle_user_event = deaf  # type: ignore[method-assign]
+    try:
+        await h.feed(bars_from(ENTRY_ROWS)[:-1])  # the last one is fed by the placement above
+        await h.settle()
+    finally:
+        TradingKernel.handle_user_event = handle  # type: ignore[method-assign]
+    assert recovered
+    entry = h.orders()[0]
+    assert (entry.side, entry.status) == (Side.BUY, OrderStatus.FILLED)
+    pos = h.kernel.portfolio.position("TESTUSDT")
+    assert pos is not None and pos.bought == entry.executed_qty
+    assert [o.type for o in h.orders()[1:]] == [OrderType.STOP_LOSS_LIMIT, OrderType.LIMIT_MAKER]
+    await h.stop()
