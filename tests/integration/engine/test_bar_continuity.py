@@ -9,6 +9,7 @@ once, as a live bar.
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -113,3 +114,59 @@ async def test_a_bar_closing_between_the_repair_requests_arrives_closed_and_fina
         final.close,
         final.volume,
     )
+
+
+async def test_a_gap_whose_backfill_fails_is_filled_by_the_next_one() -> None:
+    """A live bar that reveals a gap is delivered only after the missing bars: when the
+    backfill fails (REST refused, the IP banned), the bars are fetched again at the next
+    bar instead of being skipped for good."""
+    import json
+
+    from binance_bot.errors import TemporaryExchangeError
+    from binance_bot.exchange.binance import wire
+    from binance_bot.exchange.binance.endpoints import Endpoints
+    from binance_bot.model import BarEvent
+
+    start = 1_704_067_200_000
+    history = [
+        Bar(
+            "BTCUSDT",
+            "1m",
+            start + i * MINUTE,
+            start + (i + 1) * MINUTE - 1,
+            *([Decimal(100 + i)] * 4),
+            Decimal(1),
+        )
+        for i in range(8)
+    ]
+
+    class FlakyRest:
+        def __init__(self) -> None:
+            self.fail = True
+
+        async def klines(self, symbol: str, interval: str, **kwargs: Any) -> list[Bar]:
+            if self.fail:
+                self.fail = False
+                raise TemporaryExchangeError("requests halted: the IP is banned")
+            first, end = kwargs.get("start_time") or 0, kwargs.get("end_time")
+            return [b for b in history if b.open_time >= first and (end is None or b.open_time <= end)]
+
+        async def server_time(self) -> int:
+            return history[-1].close_time
+
+    stream = BinanceMarketStream(
+        Endpoints("local", "http://127.0.0.1:9", "ws://127.0.0.1:9", ""), FlakyRest()
+    )
+    stream._last_closed[("BTCUSDT", "1m")] = history[0].open_time  # as after a subscription
+
+    async def live(bar: Bar) -> None:
+        await stream._on_text(json.dumps(wire.write_kline_event(bar, bar.close_time)))
+
+    await live(history[3])  # bars 1 and 2 are missing, and the backfill fails
+    await live(history[4])  # the next bar: the backfill works
+    delivered = []
+    while not stream._events.empty():
+        event = stream._events.get_nowait()
+        assert isinstance(event, BarEvent)
+        delivered.append(event.bar.open_time)
+    assert delivered == [b.open_time for b in history[1:5]]

@@ -344,6 +344,10 @@ class BinanceMarketStream:
                 last = self._last_closed.get(key)
                 if last is not None and bar.open_time <= last:
                     return
+                if last is not None and bar.open_time > next_open(last, bar.interval):
+                    # the backfill failed: delivering this bar would skip the missing ones for
+                    # good; it is closed, so the next bar's backfill brings it with them
+                    return
             self._last_closed[key] = bar.open_time
             self.counters.delivered_bars += 1
             await self._events.put(event)
