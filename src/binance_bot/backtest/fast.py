@@ -36,10 +36,11 @@ from binance_bot.model.intervals import interval_ms
 from binance_bot.model.numbers import ROUND_CEILING, decimal_places, fmt, from_ticks
 from binance_bot.risk.levels import ratio
 from binance_bot.strategy.base import Feature, Strategy
-from binance_bot.strategy.features import FeatureCache, batch_signals
+from binance_bot.strategy.features import FeatureCache
 
 _LIMIT = 2**61
 _EQUITY_CHUNK_BYTES = 256 * 2**20
+RULE_CHUNK = 32768
 
 
 class KernelMismatch(AssertionError):
@@ -241,10 +242,16 @@ def signals(
     n = len(data)
     entries = np.zeros((len(strategies), n), dtype=bool)
     exits = np.zeros((len(strategies), n), dtype=bool)
+    out_entries, out_exits = torch.from_numpy(entries), torch.from_numpy(exits)
     for j, strategy in enumerate(strategies):
-        sig = batch_signals(strategy, cache)
-        entries[j] = sig.entry.numpy()
-        exits[j] = sig.exit.numpy()
+        features = cache.features(strategy)
+        # A rule is elementwise over bars (the live engine applies it to one bar's floats), so
+        # it is evaluated on slices: the same values as batch_signals on the whole series,
+        # with temporaries small enough to stay in cache instead of faulting in fresh pages.
+        for a in range(0, n, RULE_CHUNK):
+            part = {name: values[a : a + RULE_CHUNK] for name, values in features.items()}
+            out_entries[j, a : a + RULE_CHUNK] = torch.as_tensor(strategy.entry(part))
+            out_exits[j, a : a + RULE_CHUNK] = torch.as_tensor(strategy.exit(part))
     return entries, exits
 
 
