@@ -155,7 +155,10 @@ stop (SIGTERM, exit code {report.exit_code}).
 | longest time an exchange trade was not yet stored | {report.worst_unstored_s:.1f} s (bound 30 s) |
 | RSS first / last sample | {rss[0][1] / 1024 if rss else 0:.0f} / {rss[-1][1] / 1024 if rss else 0:.0f} MiB |
 | RSS slope (last three quarters of the run) | {report.rss_slope_kib_per_min:+.0f} KiB/min |
-| files searched for the API key and secret | {scanned} ({len(found)} hits) |
+| files searched for the API key and secret (logs, output, report, database, dashboard pages) | {scanned} ({len(found)} hits) |
+| dashboard: requests without the token refused (401) | {report.dashboard.get("without_token_401", "n/a")} |
+| dashboard: action from a browser session without its CSRF token | HTTP {report.dashboard.get("action_without_csrf", "n/a")} |
+| dashboard: bound to loopback | {report.dashboard.get("loopback", "n/a")} |
 
 Faults injected, by kind:
 

@@ -28,7 +28,7 @@ from pydantic import ValidationError
 from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError
 
-from binance_bot.config.redaction import register_secret
+from binance_bot.config.redaction import redact, register_secret
 from binance_bot.config.schema import SECTIONS, BotConfig
 from binance_bot.errors import ConfigError
 
@@ -328,7 +328,9 @@ def _format_errors(exc: ValidationError, sources: Mapping[str, str]) -> ConfigEr
         if first_key is None:
             first_key, first_source = key, source
         lines.append(line)
-    return ConfigError("\n".join(lines), source=first_source, key=first_key)
+    return ConfigError(
+        redact("\n".join(lines)), source=first_source, key=redact(first_key) if first_key else first_key
+    )
 
 
 # --------------------------------------------------------------------------- entry points
@@ -365,6 +367,12 @@ def load_config(
             ("command line", cli_values, None),
         ]
     )
+    # secrets are secrets even when something else in the configuration is wrong: registered
+    # first, so that no error message (a value quoted back, a key named) can show them
+    for section, key in (("api", "api_key"), ("api", "api_secret"), ("monitoring", "dashboard_token")):
+        value = merged.get(section, {}).get(key) if isinstance(merged.get(section), dict) else None
+        if isinstance(value, str):
+            register_secret(value)
     try:
         config = BotConfig.model_validate(merged)
     except ValidationError as exc:

@@ -265,7 +265,7 @@ class SoakReport:
     rss_kib: list[tuple[float, int]] = field(default_factory=list)
     rss_slope_kib_per_min: float = 0.0
     exit_code: int | None = None
-    api: dict[str, Any] = field(default_factory=dict)
+    dashboard: dict[str, Any] = field(default_factory=dict)
 
     @property
     def total_violations(self) -> int:
@@ -401,6 +401,7 @@ async def soak(
         if run.dashboard_url is None:
             report.violations.setdefault("bars", []).append("the dashboard's metrics were not reachable")
         else:
+            report.dashboard = await probe_dashboard(run.dashboard_url, workdir / "pages")
             processed = await _stable_bar_counts(run.dashboard_url)
             for symbol in symbols:
                 report.bars_processed[symbol] = processed.get(symbol, -1)
@@ -427,6 +428,56 @@ async def soak(
         await campaign.close()
         await exchange.stop()
     return report
+
+
+DASHBOARD_PAGES = (
+    "/",
+    "/metrics",
+    "/api/snapshot",
+    "/api/status",
+    "/api/positions",
+    "/api/orders",
+    "/api/trades",
+    "/api/equity",
+    "/api/statistics",
+    "/api/rejections",
+    "/api/logs",
+)
+
+
+async def probe_dashboard(base: str, pages_dir: Path) -> dict[str, Any]:
+    """The running bot's dashboard, from outside: every page without the token (401), with
+    it (saved under ``pages_dir`` to be searched for secrets), and an action from a browser
+    session that lacks its CSRF token (403). Nothing is changed: the action is refused."""
+    out: dict[str, Any] = {"loopback": base.startswith("http://127.0.0.1:")}
+    bearer = {"Authorization": f"Bearer {DASHBOARD_TOKEN}"}
+    pages: dict[str, bytes] = {}
+    async with aiohttp.ClientSession() as http:
+        refused = 0
+        for path in (*DASHBOARD_PAGES, "/api/pause"):
+            method = http.post if path == "/api/pause" else http.get
+            async with method(base + path) as resp:
+                refused += resp.status == 401
+        out["without_token_401"] = f"{refused}/{len(DASHBOARD_PAGES) + 1}"
+        for path in DASHBOARD_PAGES:
+            async with http.get(base + path, headers=bearer) as resp:
+                pages[path] = await resp.read()
+                out.setdefault("with_token_200", 0)
+                out["with_token_200"] += resp.status == 200
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
+        async with browser.get(f"{base}/?token={DASHBOARD_TOKEN}") as resp:
+            out["login"] = resp.status
+        async with browser.post(base + "/api/pause") as resp:
+            out["action_without_csrf"] = resp.status
+    out["pages_saved"] = _save_pages(pages_dir, pages)
+    return out
+
+
+def _save_pages(folder: Path, pages: dict[str, bytes]) -> int:
+    folder.mkdir(parents=True, exist_ok=True)
+    for path, body in pages.items():
+        (folder / (path.strip("/").replace("/", "_") or "index")).write_bytes(body)
+    return len(pages)
 
 
 async def _stable_bar_counts(base: str, *, settle_s: float = 2.0, bound_s: float = 30.0) -> dict[str, int]:

@@ -3,14 +3,17 @@ after processing, 1 % request timeouts, 429 bursts, a WebSocket drop every 30 s,
 clock skew, duplicated stream messages), invariants checked every second.
 
 ``bench/reliability.py soak`` runs it for as long as asked and writes RELIABILITY.md.
+At the end every file the run wrote (logs, output, report, database, the dashboard's pages)
+is searched for the API key and secret it ran with.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from tests.integration.reliability.campaign import SYMBOLS_24, issue_faults
-from tests.integration.reliability.runs import soak
+from tests.integration.reliability.campaign import MARKER_KEY, MARKER_SECRET, SYMBOLS_24, issue_faults
+from tests.integration.reliability.runs import DASHBOARD_PAGES, soak
+from tests.integration.reliability.scan import leaks, written_files
 
 CLEAN = {"duplicate_client_ids": [], "double_entries": [], "unprotected": [], "ledger": []}
 
@@ -32,3 +35,16 @@ async def test_a_minute_under_every_fault_keeps_every_invariant(tmp_path: Path) 
     assert report.bars_processed == report.bars_closed
     assert min(report.bars_closed.values()) >= 50
     assert report.stats["entries_filled"] >= 20, report.stats
+
+    # the bot's dashboard: token everywhere, loopback, CSRF on actions; and no secret anywhere
+    assert report.dashboard == {
+        "loopback": True,
+        "without_token_401": f"{len(DASHBOARD_PAGES) + 1}/{len(DASHBOARD_PAGES) + 1}",
+        "with_token_200": len(DASHBOARD_PAGES),
+        "login": 200,
+        "action_without_csrf": 403,
+        "pages_saved": len(DASHBOARD_PAGES),
+    }
+    written = written_files(tmp_path)
+    assert {p.parent.name for p in written} >= {"logs", "output", "pages", "reports"}
+    assert leaks(written, [MARKER_KEY, MARKER_SECRET]) == []
