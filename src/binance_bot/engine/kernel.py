@@ -59,6 +59,8 @@ from binance_bot.strategy.features import StreamingFeatures
 log = logging.getLogger(__name__)
 
 KILL_SETTING = "kill_switch"
+STOP_GRACE_S = 5.0
+"""How long a stop waits for the work in flight (and missing protection) before cancelling."""
 
 Notifier = Callable[[str, dict[str, Any]], None]
 
@@ -272,9 +274,19 @@ class TradingKernel:
         self._done.set()
 
     async def shutdown(self, *, status: str = "stopped") -> None:
-        """Stop every task, close the run in the store (adapters are closed by their owner)."""
+        """Stop every task, close the run in the store (adapters are closed by their owner).
+
+        Before the tasks are cancelled, the work in flight on each symbol is let finish and
+        every long left without protection gets it (within ``STOP_GRACE_S``): cancelling an
+        OCO on the wire, or an exit between cancelling its protection and selling, would
+        leave a position unprotected by a stop that promises to keep protection on.
+        """
         self.stopping = True
         self._done.set()
+        try:
+            await asyncio.wait_for(self._protect_before_stop(), timeout=STOP_GRACE_S)
+        except TimeoutError:
+            log.warning("stopping: work in flight did not finish within %.0f s", STOP_GRACE_S)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -284,6 +296,18 @@ class TradingKernel:
         with contextlib.suppress(Exception):
             self.store.end_run(self.run_id, ended_at=self.clock.now_ms(), status=status)
         log.info("run %s %s", self.run_id, status)
+
+    async def _protect_before_stop(self) -> None:
+        for symbol, worker in self.workers.items():
+            # held until the tasks are cancelled: nothing new starts on the symbol
+            await self._locks[symbol].acquire()
+            pos = self.portfolio.position(symbol)
+            busy = worker.state.entry_client_id or worker.state.exit_client_id
+            if pos is not None and pos.held > 0 and not busy and not worker.is_protected():
+                try:
+                    await worker.protect()
+                except ExchangeError as exc:
+                    log.error("%s: left without protection at the stop: %s", symbol, exc)
 
     # ================================================================== event loops
     async def _market_loop(self) -> None:
