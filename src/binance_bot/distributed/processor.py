@@ -55,6 +55,7 @@ from binance_bot.strategy import make_strategy
 from binance_bot.strategy.base import Strategy
 
 if TYPE_CHECKING:
+    from pyspark import Broadcast
     from pyspark.sql import DataFrame, SparkSession
 
 Progress = Callable[[int, int], None]
@@ -191,6 +192,10 @@ class SparkProcessor:
 
     def sweep_job(self, tasks: Sequence[SweepTask], batch: int = 64) -> tuple[DataFrame, list[Chunk]]:
         """:meth:`sweep_frame` and its plan: chunk ``i`` is partition ``i`` of the frame."""
+        frame, chunks, _ = self._job(tasks, batch)
+        return frame, chunks
+
+    def _job(self, tasks: Sequence[SweepTask], batch: int) -> tuple[DataFrame, list[Chunk], Broadcast[Any]]:
         ids = [t.task_id for t in tasks]
         if len(set(ids)) != len(ids):
             raise ConfigError("sweep tasks need distinct task ids")
@@ -205,23 +210,30 @@ class SparkProcessor:
         def run(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
             return worker.run_task_frames(frames, shared.value, batch)
 
-        return frame.mapInPandas(run, schema=RESULT_DDL), chunks
+        return frame.mapInPandas(run, schema=RESULT_DDL), chunks, shared
 
     def map_tasks(
-        self, tasks: Sequence[SweepTask], *, batch: int = 64, progress: Progress | None = None
+        self,
+        tasks: Sequence[SweepTask],
+        *,
+        batch: int = 64,
+        progress: Progress | None = None,
+        job_group: str | None = None,
     ) -> Iterator[SweepResult]:
         """Results of ``tasks`` as each partition finishes (any order), all partitions running
         at once; the driver holds one partition's metric rows at a time.
 
-        Each partition is its own Spark job, submitted from a pool of threads as wide as the
-        session's slots in the planned order. Closing the iterator early cancels the rest.
+        Each partition is its own Spark job in the job group ``job_group`` (a fresh name by
+        default; ``sparkContext.cancelJobGroup`` stops the sweep from another thread), submitted
+        from a pool of threads as wide as the session's slots, in the planned order. Closing the
+        iterator early cancels the jobs in flight and submits no more.
         """
         if not tasks:
             return
-        frame, chunks = self.sweep_job(tasks, batch)
+        frame, chunks, shared = self._job(tasks, batch)
         rdd = frame.rdd
         sc = self.spark.sparkContext
-        group = f"binance-bot-sweep-{uuid.uuid4().hex[:12]}"
+        group = job_group or f"binance-bot-sweep-{uuid.uuid4().hex[:12]}"
         cancelled = threading.Event()
 
         def one(index: int) -> list[dict[str, Any]]:
@@ -255,6 +267,7 @@ class SparkProcessor:
             if done < len(tasks):
                 sc.cancelJobGroup(group)
             pool.shutdown(wait=True, cancel_futures=True)
+            shared.destroy()  # no job of this sweep is left to read it
 
     def run_tasks(
         self, tasks: Sequence[SweepTask], *, batch: int = 64, output: str = "pandas"

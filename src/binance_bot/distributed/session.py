@@ -102,8 +102,9 @@ def session_conf(master: str, app_name: str, extra: Mapping[str, str] | None = N
     * on loopback masters: driver bound to 127.0.0.1 (no DNS, no outside interface), shuffle
       partitions and default parallelism equal to the local cores, and the quiet log profile
       for executors too (the file exists on this machine);
-    * numba's threads in executors capped at the task's one core: the backtest kernel is
-      ``prange``-parallel and would otherwise start a thread per core in every worker.
+    * Python workers reused between tasks, so torch and numba are imported once per worker
+      (each task then holds torch and numba to its own cores, see
+      :func:`binance_bot.distributed.worker.limit_threads`).
     """
     master = check_master(master)
     log_opt = f"-Dlog4j2.configurationFile=file:{log4j2_file()}"
@@ -116,8 +117,6 @@ def session_conf(master: str, app_name: str, extra: Mapping[str, str] | None = N
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.adaptive.coalescePartitions.enabled": "false",
         "spark.python.worker.reuse": "true",
-        "spark.executorEnv.NUMBA_NUM_THREADS": "1",
-        "spark.executorEnv.OMP_NUM_THREADS": "1",
         "spark.driver.extraJavaOptions": log_opt,
     }
     cores = local_cores(master)

@@ -250,3 +250,20 @@ def test_a_borrowed_session_outlives_the_processor(spark_processor: SparkProcess
 
     with pytest.raises(ConfigError, match="already running"):
         SparkProcessor("x", "local[1]")
+
+
+def test_closing_the_stream_early_leaves_the_rest_unrun(
+    spark_processor: SparkProcessor, candle_store: Path
+) -> None:
+    tasks = sweep_tasks(candle_store)
+    chunks = spark_processor.sweep_job(tasks, 4)[1]
+    stream = spark_processor.map_tasks(tasks, batch=4, job_group="closed-early")
+    first = next(stream)
+    stream.close()
+    assert first.task_id in {t.task_id for t in tasks}
+    tracker = spark_processor.spark.sparkContext.statusTracker()
+    jobs = tracker.getJobIdsForGroup("closed-early")
+    # only the partitions in flight when the stream was closed were started, none is left running
+    assert 0 < len(jobs) <= spark_processor.slots + 2 < len(chunks)
+    assert all(tracker.getJobInfo(j) is None or tracker.getJobInfo(j).status != "RUNNING" for j in jobs)
+    assert spark_processor.spark.range(5).count() == 5

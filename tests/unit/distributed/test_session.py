@@ -65,7 +65,7 @@ def test_local_settings_are_offline_and_quiet() -> None:
     assert conf["spark.sql.adaptive.coalescePartitions.enabled"] == "false"
     assert conf["spark.sql.shuffle.partitions"] == "2"
     assert conf["spark.default.parallelism"] == "2"
-    assert conf["spark.executorEnv.NUMBA_NUM_THREADS"] == "1"
+    assert conf["spark.python.worker.reuse"] == "true"
     assert conf["spark.driver.extraJavaOptions"] == f"-Dlog4j2.configurationFile=file:{log4j2_file()}"
     assert not any("jars.packages" in k for k in conf)
 
