@@ -550,6 +550,9 @@ def main() -> None:
         ),
         "- GPU at least 50x vectorbt: not measured: no GPU available on this machine (the position loop is "
         "numba on the CPU; the signals are torch and would move to a GPU with the tensors).",
+        "- Variance: this machine is shared, and other processes held most of its two cores during the runs "
+        "(see below); earlier runs of this script on the same day gave (a) 0.9x-1.5x and (b) 1.3x-4.4x. "
+        "Take the ratios as indicative; the position-loop-alone rows move least.",
         "",
         "Machine: "
         + ", ".join(f"{k} {v}" for k, v in info.items())
