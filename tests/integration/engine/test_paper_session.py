@@ -30,7 +30,7 @@ from binance_bot.model import Side
 SYMBOLS = ("BTCUSDT", "ETHUSDT")
 MINUTE = 60_000
 WARMUP = 300
-LIVE_BARS = 300
+LIVE_BARS = 260
 SPEED = 900.0  # 15 one-minute bars per second
 PROTECTION_BOUND_S = 5.0
 

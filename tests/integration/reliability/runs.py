@@ -320,9 +320,10 @@ async def soak(
     While it runs: client order ids unique and one entry per signal (every check), stored
     fills are exchange trades (every check), an exchange trade missing from the store for
     longer than ``store_lag_bound_s`` and a long unprotected for longer than
-    ``protection_bound_s`` are violations, RSS sampled. At the end (graceful stop, market
-    frozen): the exact ledger check, and bars processed per symbol (the bot's own metrics)
-    equal to the bars the simulator closed after the bot's history.
+    ``protection_bound_s`` are violations, RSS sampled. At the end (market frozen): bars
+    processed per symbol (the bot's own metrics) equal to the bars the simulator closed after
+    the bot's history; the dashboard probed; a graceful stop that leaves every long protected;
+    and a restart after which every invariant holds exactly.
     """
     report = SoakReport(symbols=len(symbols))
     plan = faults or FaultPlan()
@@ -394,7 +395,7 @@ async def soak(
                 )
         report.duration_s = time.monotonic() - t0
         # the end: faults off, a few more bars (a gap is repaired when a later bar reveals
-        # it), then the market frozen and the bot's own count of bars read once it is stable
+        # it), then the market frozen and the bot's own count of bars read until it caught up
         exchange.clear_faults()
         await asyncio.sleep(drain_s)
         await exchange.freeze()
@@ -402,12 +403,11 @@ async def soak(
             report.violations.setdefault("bars", []).append("the dashboard's metrics were not reachable")
         else:
             report.dashboard = await probe_dashboard(run.dashboard_url, workdir / "pages")
-            processed = await _stable_bar_counts(run.dashboard_url)
+            expected = {s: (_bar_in_progress(exchange, s) - first_live[s]) // 60_000 for s in symbols}
+            processed = await _bars_caught_up(run.dashboard_url, expected)
             for symbol in symbols:
                 report.bars_processed[symbol] = processed.get(symbol, -1)
-                report.bars_closed[symbol] = (
-                    _bar_in_progress(exchange, symbol) - first_live[symbol]
-                ) // 60_000
+                report.bars_closed[symbol] = expected[symbol]
                 if report.bars_processed[symbol] != report.bars_closed[symbol]:
                     report.violations.setdefault("bars", []).append(
                         f"{symbol}: {report.bars_processed[symbol]} bars processed, the simulator closed "
@@ -417,8 +417,26 @@ async def soak(
         report.exit_code = await run.wait(30.0)
         if report.exit_code != 0:
             report.violations.setdefault("shutdown", []).append(f"exit code {report.exit_code} on SIGTERM")
-        verdict, _ = await campaign.settle(SETTLE_BOUND_S)
-        _merge(report.violations, verdict, "after the graceful stop")
+        # a graceful stop keeps every long protected; what it left in flight (a fill not yet
+        # heard of) the next start reconciles: one more run, checked exactly, then stopped
+        view = exchange.view()
+        stopped = Verdict(
+            duplicate_client_ids=duplicate_client_order_ids(view),
+            double_entries=entries_while_long(view),
+            unprotected=[
+                f"{s}: {q} held with no open SELL covering it" for s, q in unprotected_longs(view).items()
+            ],
+            ledger=fills_not_on_exchange(view, StoreSnapshot.read(campaign.store_path)),
+        )
+        _merge(report.violations, stopped, "right after the graceful stop")
+        restart = await campaign.spawn()
+        if await restart.wait_ready(READY_BOUND_S):
+            verdict, _ = await campaign.settle(SETTLE_BOUND_S)
+            _merge(report.violations, verdict, "after the restart that follows")
+            restart.terminate()
+            await restart.wait(30.0)
+        else:
+            report.violations.setdefault("restart_failed", []).append("the restart after the soak")
         report.faults = exchange.fault_counts()
         if exchange.bans_418:
             report.violations.setdefault("418", []).append(f"{exchange.bans_418} requests answered 418")
@@ -480,24 +498,21 @@ def _save_pages(folder: Path, pages: dict[str, bytes]) -> int:
     return len(pages)
 
 
-async def _stable_bar_counts(base: str, *, settle_s: float = 2.0, bound_s: float = 30.0) -> dict[str, int]:
-    """Bars processed per symbol, once the count has not moved for ``settle_s``."""
-    last: dict[str, int] = {}
-    stable_since = time.monotonic()
+async def _bars_caught_up(base: str, expected: dict[str, int], *, bound_s: float = 30.0) -> dict[str, int]:
+    """Bars processed per symbol (the bot's own count), read until it reaches ``expected``
+    (the market is stopped, so nothing more is coming) or the bound passes."""
+    counts: dict[str, int] = {}
     deadline = time.monotonic() + bound_s
     async with aiohttp.ClientSession() as http:
-        while time.monotonic() < deadline:
+        while True:
             metrics = await _scrape(http, base)
             family = metrics.get("binance_bot_bars_processed_total") or metrics.get(
                 "binance_bot_bars_processed", {}
             )
             counts = {k.split('"')[1]: int(v) for k, v in family.items() if '"' in k}
-            if counts != last:
-                last, stable_since = counts, time.monotonic()
-            elif time.monotonic() - stable_since >= settle_s:
-                break
+            if all(counts.get(s, -1) >= n for s, n in expected.items()) or time.monotonic() > deadline:
+                return counts
             await asyncio.sleep(0.5)
-    return last
 
 
 def _bar_in_progress(exchange: CampaignExchange, symbol: str) -> int:

@@ -18,7 +18,9 @@ CLEAN = {"duplicate_client_ids": [], "double_entries": [], "unprotected": [], "l
 
 
 async def test_ten_random_sigkills_lose_nothing_and_double_nothing(tmp_path: Path) -> None:
-    report = await kill9_campaign(tmp_path, 10, symbols=SYMBOLS, seed=5, startup_share=0.3)
+    report = await kill9_campaign(
+        tmp_path, 10, symbols=SYMBOLS, seed=5, startup_share=0.3, trading_window_s=(0.0, 4.0)
+    )
     assert report.kills == 10
     assert report.violations == CLEAN
     assert report.restarts_settled == report.restarts_checked >= 5, report
